@@ -1,1 +1,24 @@
-//! placeholder
+//! ticketing: an actor-based, single-node ticketing server.
+//!
+//! People sign up, put tickets on sale, reserve one for a limited time, pay,
+//! and watch seats change state live. Each ticket is an actix actor that owns
+//! its seat, its order and its hold's timer; warp serves HTTP; sled keeps
+//! every acknowledged write across crashes.
+//!
+//! [`App::start`] runs the whole server in-process (used by the binary, the
+//! tests and the benches) and returns a [`RunningApp`] with the bound address
+//! and a graceful shutdown.
+
+#![warn(missing_docs)]
+
+pub mod actors;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod payments;
+pub mod storage;
+pub mod views;
+
+mod app;
+
+pub use app::{App, RunningApp, StartError};

@@ -1,0 +1,67 @@
+//! The core: actors that own state and change it one message at a time.
+//!
+//! - [`ticket::TicketActor`], one per ticket, owns the seat, the order that
+//!   holds or bought it, and the hold's timer: the consistency boundary.
+//! - [`tickets::TicketSupervisor`] starts, restores and restarts ticket
+//!   actors, spread over one arbiter per core, and routes to them.
+//! - [`orders::OrderSupervisor`] routes an order's commands to its ticket's
+//!   actor and serves a buyer's orders.
+//! - [`users::UserSupervisor`] owns accounts (unique emails); [`users::Sessions`]
+//!   remembers revoked sessions.
+//! - [`read_model::ReadModel`] and [`live::LiveHub`] receive each committed
+//!   change, for readers and live subscribers.
+
+pub mod live;
+pub mod orders;
+pub mod read_model;
+pub mod ticket;
+pub mod tickets;
+pub mod users;
+
+use std::time::Duration;
+
+use crate::domain::{DomainError, IdGenerator};
+use crate::payments::{PaymentError, PaymentGateway};
+use crate::storage::{Storage, StorageError};
+
+pub use live::LiveHub;
+pub use orders::OrderSupervisor;
+pub use read_model::{ReadModel, TicketFilter};
+pub use tickets::TicketSupervisor;
+pub use users::{Sessions, UserSupervisor};
+
+/// What every actor shares: storage, the read side, ids, the gateway.
+pub struct Core {
+    /// Durable state.
+    pub storage: Storage,
+    /// Committed state for readers.
+    pub read_model: ReadModel,
+    /// Live change fan-out.
+    pub live: LiveHub,
+    /// Id source for new records.
+    pub ids: std::sync::Arc<IdGenerator>,
+    /// Where payments are taken.
+    pub gateway: Box<dyn PaymentGateway>,
+    /// How long a reservation holds its ticket.
+    pub reservation_window: Duration,
+}
+
+/// Why a command to the core failed: the actors layer's one error enum.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A rule of the domain refused it.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Storage could not take the write.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The payment gateway refused or failed.
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    /// No such ticket or order.
+    #[error("not found")]
+    NotFound,
+    /// The actor system is shutting down.
+    #[error("shutting down")]
+    ShuttingDown,
+}

@@ -1,0 +1,142 @@
+//! The read model: an in-memory index of committed tickets and orders that
+//! serves lists, GETs and live snapshots without a round trip through the
+//! actors. Ticket actors update it after each durable commit, so a reader
+//! sees only durable changes, and every acknowledged one.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::RwLock;
+
+use crate::domain::{Order, OrderId, Ticket, TicketId, TicketStatus, UserId};
+
+/// Which tickets a list wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketFilter {
+    /// Only tickets that can be reserved now.
+    Available,
+    /// Every ticket.
+    Any,
+}
+
+#[derive(Default)]
+struct Index {
+    tickets: BTreeMap<TicketId, Ticket>,
+    orders: HashMap<OrderId, Order>,
+    orders_by_buyer: HashMap<UserId, BTreeSet<OrderId>>,
+    available: BTreeSet<TicketId>,
+}
+
+/// Committed state for readers; cheap concurrent reads.
+#[derive(Default)]
+pub struct ReadModel {
+    index: RwLock<Index>,
+}
+
+impl ReadModel {
+    /// A read model holding `tickets` and `orders` (from storage at start-up).
+    pub fn new(tickets: Vec<Ticket>, orders: Vec<Order>) -> Self {
+        let model = ReadModel::default();
+        {
+            let mut ix = model.index.write().expect("read model lock");
+            for t in tickets {
+                ix.put_ticket(t);
+            }
+            for o in orders {
+                ix.put_order(o);
+            }
+        }
+        model
+    }
+
+    /// Records a ticket's new state.
+    pub fn put_ticket(&self, t: Ticket) {
+        self.index.write().expect("read model lock").put_ticket(t);
+    }
+
+    /// Records a changed ticket and its changed orders at once, so readers
+    /// never see one without the other.
+    pub fn put(&self, t: Option<Ticket>, orders: &[Order]) {
+        let mut ix = self.index.write().expect("read model lock");
+        if let Some(t) = t {
+            ix.put_ticket(t);
+        }
+        for o in orders {
+            ix.put_order(o.clone());
+        }
+    }
+
+    /// Forgets a deleted ticket (its orders stay, for their buyers' history).
+    pub fn remove_ticket(&self, id: TicketId, orders: &[Order]) {
+        let mut ix = self.index.write().expect("read model lock");
+        ix.tickets.remove(&id);
+        ix.available.remove(&id);
+        for o in orders {
+            ix.put_order(o.clone());
+        }
+    }
+
+    /// One ticket.
+    pub fn ticket(&self, id: TicketId) -> Option<Ticket> {
+        self.index.read().expect("read model lock").tickets.get(&id).cloned()
+    }
+
+    /// Up to `limit` tickets after `after`, oldest first.
+    pub fn tickets(&self, filter: TicketFilter, after: Option<TicketId>, limit: usize) -> Vec<Ticket> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let ix = self.index.read().expect("read model lock");
+        let lower = after.map_or(Unbounded, Excluded);
+        match filter {
+            TicketFilter::Any => ix
+                .tickets
+                .range((lower, Unbounded))
+                .take(limit)
+                .map(|(_, t)| t.clone())
+                .collect(),
+            TicketFilter::Available => ix
+                .available
+                .range((lower, Unbounded))
+                .take(limit)
+                .filter_map(|id| ix.tickets.get(id).cloned())
+                .collect(),
+        }
+    }
+
+    /// Every ticket, oldest first (for live snapshots).
+    pub fn all_tickets(&self) -> Vec<Ticket> {
+        self.tickets(TicketFilter::Any, None, usize::MAX)
+    }
+
+    /// One order.
+    pub fn order(&self, id: OrderId) -> Option<Order> {
+        self.index.read().expect("read model lock").orders.get(&id).cloned()
+    }
+
+    /// A buyer's orders, newest first.
+    pub fn orders_of(&self, buyer: UserId) -> Vec<Order> {
+        let ix = self.index.read().expect("read model lock");
+        ix.orders_by_buyer
+            .get(&buyer)
+            .map(|ids| ids.iter().rev().filter_map(|id| ix.orders.get(id).cloned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// How many tickets there are, by status.
+    pub fn ticket_count(&self) -> usize {
+        self.index.read().expect("read model lock").tickets.len()
+    }
+}
+
+impl Index {
+    fn put_ticket(&mut self, t: Ticket) {
+        if t.status == TicketStatus::Available {
+            self.available.insert(t.id);
+        } else {
+            self.available.remove(&t.id);
+        }
+        self.tickets.insert(t.id, t);
+    }
+
+    fn put_order(&mut self, o: Order) {
+        self.orders_by_buyer.entry(o.buyer).or_default().insert(o.id);
+        self.orders.insert(o.id, o);
+    }
+}

@@ -1,0 +1,317 @@
+//! `TicketActor`: one per ticket. It owns the seat, the order holding or owning
+//! it, and the hold's timer. Reserve, cancel, expire, pay, edit and delete are
+//! messages handled one at a time, each committed durably (while the actor
+//! takes no other message) before it replies: no seat is held or sold twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::tickets::Registry;
+use super::{CommandError, Core};
+use crate::domain::{
+    Changes, EventDate, Order, OrderId, Payment, PaymentId, Price, Seat, Ticket, Timestamp, Title,
+    UserId,
+};
+use crate::storage::Write;
+
+/// A future the actor runs to completion before its next message.
+type Step<T> = ResponseActFuture<TicketActor, Result<T, CommandError>>;
+
+/// The actor owning one ticket.
+pub struct TicketActor {
+    seat: Seat,
+    core: Arc<Core>,
+    registry: Arc<Registry>,
+    timer: Option<SpawnHandle>,
+}
+
+impl TicketActor {
+    /// An actor for `seat`, as last committed.
+    pub fn new(seat: Seat, core: Arc<Core>, registry: Arc<Registry>) -> Self {
+        TicketActor {
+            seat,
+            core,
+            registry,
+            timer: None,
+        }
+    }
+
+    /// (Re)arms the hold's timer for the current seat.
+    fn arm(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        if let Some((order_id, deadline)) = self.seat.hold_deadline() {
+            // One extra millisecond: the timer must not fire before the
+            // deadline it was armed for.
+            let delay = Timestamp::now().until(deadline) + Duration::from_millis(1);
+            self.timer = Some(ctx.run_later(delay, move |act, ctx| {
+                act.timer = None;
+                act.on_deadline(order_id, ctx);
+            }));
+        }
+    }
+
+    /// The hold's timer fired: release the seat if that hold is still due.
+    fn on_deadline(&mut self, order_id: OrderId, ctx: &mut Context<Self>) {
+        match self.seat.hold_deadline() {
+            Some((id, deadline)) if id == order_id => {
+                if Timestamp::now() < deadline {
+                    self.arm(ctx);
+                    return;
+                }
+            }
+            _ => return,
+        }
+        let mut seat = self.seat.clone();
+        let mut changes = Changes::default();
+        seat.expire_if_due(Timestamp::now(), &mut changes);
+        let step = self.commit(seat, changes, Vec::new(), ctx);
+        ctx.wait(step.map(move |res, act, ctx| {
+            if let Err(e) = res {
+                tracing::warn!(ticket = %act.seat.ticket.id, error = %e, "hold expiry not stored; retrying");
+                ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_deadline(order_id, ctx));
+            }
+        }));
+    }
+
+    /// Stores `changes` (plus `extra` writes) and adopts `seat` as the new
+    /// state; resolves once the writes are durable and published.
+    fn commit(
+        &mut self,
+        seat: Seat,
+        changes: Changes,
+        mut extra: Vec<Write>,
+        ctx: &mut Context<Self>,
+    ) -> Step<()> {
+        let mut writes = Vec::with_capacity(changes.orders.len() + 1 + extra.len());
+        if changes.ticket_changed {
+            writes.push(Write::Ticket(seat.ticket.clone()));
+        }
+        writes.extend(changes.orders.iter().cloned().map(Write::Order));
+        writes.append(&mut extra);
+        if writes.is_empty() {
+            return Box::pin(fut::ready(Ok(())));
+        }
+        let seq = match self.core.storage.apply(writes) {
+            Ok(seq) => seq,
+            Err(e) => return Box::pin(fut::ready(Err(e.into()))),
+        };
+        // Applied: this is now the state storage holds, durable or not yet.
+        self.seat = seat;
+        self.arm(ctx);
+        let storage = self.core.storage.clone();
+        Box::pin(
+            async move { storage.durable(seq).await }
+                .into_actor(self)
+                .map(move |res, act, _| {
+                    let ticket = changes.ticket_changed.then(|| act.seat.ticket.clone());
+                    act.core.read_model.put(ticket.clone(), &changes.orders);
+                    if let Some(t) = &ticket {
+                        act.core.live.ticket_changed(t);
+                    }
+                    res.map_err(CommandError::from)
+                }),
+        )
+    }
+
+    fn fail<T: 'static>(e: impl Into<CommandError>) -> AtomicResponse<Self, Result<T, CommandError>> {
+        AtomicResponse::new(Box::pin(fut::ready(Err(e.into()))))
+    }
+}
+
+impl Actor for TicketActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(256);
+        self.arm(ctx);
+    }
+
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        self.registry.forget(self.seat.ticket.id, &ctx.address());
+    }
+}
+
+/// Hold the ticket for `buyer` under the new order id `order_id`.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Order, CommandError>")]
+pub struct Reserve {
+    /// The new order's id.
+    pub order_id: OrderId,
+    /// Who reserves.
+    pub buyer: UserId,
+}
+
+/// Reserve: hold the seat, or refuse with `Ticket is already reserved`.
+impl Handler<Reserve> for TicketActor {
+    type Result = AtomicResponse<Self, Result<Order, CommandError>>;
+
+    fn handle(&mut self, msg: Reserve, ctx: &mut Self::Context) -> Self::Result {
+        let mut seat = self.seat.clone();
+        let window = self.core.reservation_window;
+        match seat.reserve(msg.order_id, msg.buyer, Timestamp::now(), window) {
+            Err(e) => Self::fail(e),
+            Ok(changes) => {
+                let order = seat.order.clone();
+                let step = self.commit(seat, changes, Vec::new(), ctx);
+                AtomicResponse::new(Box::pin(step.map(move |res, _, _| {
+                    res.and(order.ok_or(CommandError::NotFound))
+                })))
+            }
+        }
+    }
+}
+
+/// The buyer cancels their order.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), CommandError>")]
+pub struct Cancel {
+    /// The order.
+    pub order_id: OrderId,
+    /// Who asks.
+    pub by: UserId,
+}
+
+/// Cancel: release the seat (refused once paid).
+impl Handler<Cancel> for TicketActor {
+    type Result = AtomicResponse<Self, Result<(), CommandError>>;
+
+    fn handle(&mut self, msg: Cancel, ctx: &mut Self::Context) -> Self::Result {
+        let mut seat = self.seat.clone();
+        match seat.cancel(msg.order_id, msg.by) {
+            Err(e) => Self::fail(e),
+            Ok(changes) => AtomicResponse::new(self.commit(seat, changes, Vec::new(), ctx)),
+        }
+    }
+}
+
+/// Pay for the held order with a card token.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Payment, CommandError>")]
+pub struct Pay {
+    /// The order.
+    pub order_id: OrderId,
+    /// Who pays.
+    pub by: UserId,
+    /// The card token for the gateway.
+    pub token: String,
+}
+
+/// Pay: charge, then mark the order complete and the seat sold. The hold's
+/// expiry waits for the charge's outcome (the actor takes no other message).
+impl Handler<Pay> for TicketActor {
+    type Result = AtomicResponse<Self, Result<Payment, CommandError>>;
+
+    fn handle(&mut self, msg: Pay, ctx: &mut Self::Context) -> Self::Result {
+        let mut seat = self.seat.clone();
+        let (changes, payable) = seat.check_payable(msg.order_id, msg.by, Timestamp::now());
+        let price: Price = match payable {
+            Ok(price) => price,
+            Err(e) => {
+                // A lapsed hold was released on the way: store that first.
+                let step = self.commit(seat, changes, Vec::new(), ctx);
+                return AtomicResponse::new(Box::pin(
+                    step.map(move |res, _, _| res.and(Err(e.into()))),
+                ));
+            }
+        };
+        let order_id = msg.order_id;
+        let charge = self.core.gateway.charge(&msg.token, price, order_id);
+        AtomicResponse::new(Box::pin(charge.into_actor(self).then(
+            move |charged, act, ctx| -> Step<Payment> {
+                let charge_id = match charged {
+                    Ok(id) => id,
+                    Err(e) => return Box::pin(fut::ready(Err(e.into()))),
+                };
+                let mut seat = act.seat.clone();
+                let changes = seat.complete_payment(order_id);
+                let payment = Payment {
+                    id: PaymentId(act.core.ids.next()),
+                    order_id,
+                    charge_id,
+                    amount: price,
+                    created_at: Timestamp::now(),
+                };
+                let writes = vec![Write::Payment(payment.clone())];
+                Box::pin(
+                    act.commit(seat, changes, writes, ctx)
+                        .map(move |res, _, _| res.map(|()| payment)),
+                )
+            },
+        )))
+    }
+}
+
+/// The seller edits the ticket.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Ticket, CommandError>")]
+pub struct Edit {
+    /// Who asks.
+    pub by: UserId,
+    /// New title.
+    pub title: Title,
+    /// New price.
+    pub price: Price,
+    /// New date.
+    pub date: EventDate,
+}
+
+/// Edit: change title, price and date while the seat is available.
+impl Handler<Edit> for TicketActor {
+    type Result = AtomicResponse<Self, Result<Ticket, CommandError>>;
+
+    fn handle(&mut self, msg: Edit, ctx: &mut Self::Context) -> Self::Result {
+        let mut seat = self.seat.clone();
+        match seat.edit(msg.by, msg.title, msg.price, msg.date, Timestamp::now()) {
+            Err(e) => Self::fail(e),
+            Ok(changes) => {
+                let step = self.commit(seat, changes, Vec::new(), ctx);
+                AtomicResponse::new(Box::pin(
+                    step.map(|res, act, _| res.map(|()| act.seat.ticket.clone())),
+                ))
+            }
+        }
+    }
+}
+
+/// The seller deletes the ticket.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), CommandError>")]
+pub struct Delete {
+    /// Who asks.
+    pub by: UserId,
+}
+
+/// Delete: remove an available ticket, then stop the actor.
+impl Handler<Delete> for TicketActor {
+    type Result = AtomicResponse<Self, Result<(), CommandError>>;
+
+    fn handle(&mut self, msg: Delete, _ctx: &mut Self::Context) -> Self::Result {
+        let mut seat = self.seat.clone();
+        let changes = match seat.check_deletable(msg.by, Timestamp::now()) {
+            Ok(changes) => changes,
+            Err(e) => return Self::fail(e),
+        };
+        let id = seat.ticket.id;
+        let mut writes: Vec<Write> = changes.orders.iter().cloned().map(Write::Order).collect();
+        writes.push(Write::DeleteTicket(id));
+        let seq = match self.core.storage.apply(writes) {
+            Ok(seq) => seq,
+            Err(e) => return Self::fail(e),
+        };
+        let storage = self.core.storage.clone();
+        AtomicResponse::new(Box::pin(
+            async move { storage.durable(seq).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    act.core.read_model.remove_ticket(id, &changes.orders);
+                    act.core.live.ticket_deleted(id);
+                    ctx.stop();
+                    res.map_err(CommandError::from)
+                }),
+        ))
+    }
+}

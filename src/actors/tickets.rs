@@ -1,0 +1,142 @@
+//! `TicketSupervisor`: starts ticket actors (lazily, on a ticket's first
+//! command, and at start-up for every ticket with a hold to re-arm), restores
+//! them from storage, restarts one whose mailbox has closed, and routes
+//! commands to them. Actors are spread round-robin over one arbiter per core.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix::dev::ToEnvelope;
+use actix::prelude::*;
+
+use super::ticket::TicketActor;
+use super::{CommandError, Core};
+use crate::domain::{EventDate, Price, Seat, Ticket, TicketId, Title, UserId};
+use crate::storage::Write;
+
+/// `TicketId -> Addr` of the running ticket actors.
+#[derive(Default)]
+pub struct Registry {
+    actors: Mutex<HashMap<TicketId, Addr<TicketActor>>>,
+}
+
+impl Registry {
+    /// Drops the entry for `id` if it still points at `addr` (called when an
+    /// actor stops, so a newer actor for the same ticket is kept).
+    pub fn forget(&self, id: TicketId, addr: &Addr<TicketActor>) {
+        let mut actors = self.actors.lock().expect("registry lock");
+        if actors.get(&id) == Some(addr) {
+            actors.remove(&id);
+        }
+    }
+
+    /// How many ticket actors are running.
+    pub fn len(&self) -> usize {
+        self.actors.lock().expect("registry lock").len()
+    }
+
+    /// Whether no ticket actor is running.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Starts, restores, restarts and routes to ticket actors.
+pub struct TicketSupervisor {
+    core: Arc<Core>,
+    registry: Arc<Registry>,
+    arbiters: Vec<ArbiterHandle>,
+    next: AtomicUsize,
+}
+
+impl TicketSupervisor {
+    /// A supervisor placing actors on `arbiters`.
+    pub fn new(core: Arc<Core>, arbiters: Vec<ArbiterHandle>) -> Self {
+        assert!(!arbiters.is_empty(), "at least one arbiter");
+        TicketSupervisor {
+            core,
+            registry: Arc::new(Registry::default()),
+            arbiters,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Starts an actor for every held ticket, so each hold's timer is armed
+    /// again; holds already past their deadline are released at once.
+    pub fn restore_holds(&self) -> Result<usize, CommandError> {
+        let held: Vec<TicketId> = self
+            .core
+            .read_model
+            .all_tickets()
+            .into_iter()
+            .filter(|t| t.order_id.is_some())
+            .map(|t| t.id)
+            .collect();
+        for id in &held {
+            self.actor(*id)?;
+        }
+        Ok(held.len())
+    }
+
+    /// The running actor for `id`, started from storage if needed.
+    fn actor(&self, id: TicketId) -> Result<Addr<TicketActor>, CommandError> {
+        let mut actors = self.registry.actors.lock().expect("registry lock");
+        if let Some(addr) = actors.get(&id) {
+            if addr.connected() {
+                return Ok(addr.clone());
+            }
+        }
+        let (ticket, order) = self
+            .core
+            .storage
+            .load_seat(id)?
+            .ok_or(CommandError::NotFound)?;
+        let actor = TicketActor::new(Seat { ticket, order }, self.core.clone(), self.registry.clone());
+        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+        let addr = TicketActor::start_in_arbiter(&self.arbiters[n], move |_| actor);
+        actors.insert(id, addr.clone());
+        Ok(addr)
+    }
+
+    /// Sends `msg` to the actor of ticket `id`; if that actor has stopped
+    /// (deleted, or died) the ticket is restored from storage and tried once
+    /// more.
+    pub async fn send<M, R>(&self, id: TicketId, msg: M) -> Result<R, CommandError>
+    where
+        M: Message<Result = Result<R, CommandError>> + Clone + Send + 'static,
+        R: Send + 'static,
+        TicketActor: Handler<M>,
+        <TicketActor as Actor>::Context: ToEnvelope<TicketActor, M>,
+    {
+        for _ in 0..2 {
+            let addr = self.actor(id)?;
+            match addr.send(msg.clone()).await {
+                Ok(result) => return result,
+                Err(MailboxError::Closed) => self.registry.forget(id, &addr),
+                Err(MailboxError::Timeout) => return Err(CommandError::ShuttingDown),
+            }
+        }
+        Err(CommandError::NotFound)
+    }
+
+    /// Puts a new ticket on sale (no actor needed until its first command).
+    pub async fn create(
+        &self,
+        seller: UserId,
+        title: Title,
+        price: Price,
+        date: EventDate,
+    ) -> Result<Ticket, CommandError> {
+        let ticket = Ticket::new(TicketId(self.core.ids.next()), seller, title, price, date);
+        self.core.storage.commit(vec![Write::Ticket(ticket.clone())]).await?;
+        self.core.read_model.put_ticket(ticket.clone());
+        self.core.live.ticket_changed(&ticket);
+        Ok(ticket)
+    }
+
+    /// Running ticket actors.
+    pub fn running(&self) -> usize {
+        self.registry.len()
+    }
+}

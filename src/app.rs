@@ -1,0 +1,228 @@
+//! Assembling and running the server: storage, the actor system on its own
+//! thread (actix needs its own `System`), the HTTP server on the caller's
+//! tokio runtime, and a graceful shutdown that flushes storage last.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpSocket;
+use tokio::sync::oneshot;
+
+use crate::actors::{Core, LiveHub, OrderSupervisor, ReadModel, Sessions, TicketSupervisor, UserSupervisor};
+use crate::config::Settings;
+use crate::domain::IdGenerator;
+use crate::http::auth::{Passwords, Tokens};
+use crate::http::limits::RateLimit;
+use crate::http::{Limits, State};
+use crate::payments::TestGateway;
+use crate::storage::{Storage, StorageError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be opened or read.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Anything else at start-up.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The entry point: builds and starts the server.
+pub struct App;
+
+/// A started server.
+pub struct RunningApp {
+    addr: SocketAddr,
+    stop_http: Option<oneshot::Sender<()>>,
+    http: tokio::task::JoinHandle<()>,
+    system: actix::System,
+    system_thread: Option<std::thread::JoinHandle<()>>,
+    storage: Storage,
+    state: Arc<State>,
+    grace: Duration,
+}
+
+/// How many connections may wait to be accepted (a flash sale connects in
+/// bursts; the default of 128 drops SYNs).
+const LISTEN_BACKLOG: u32 = 4096;
+
+impl App {
+    /// Opens storage, restores every ticket and hold, starts the actors and
+    /// the HTTP server, and returns once the listener is bound.
+    pub async fn start(settings: Settings) -> Result<RunningApp, StartError> {
+        settings
+            .validate()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let path = settings.storage.path.clone();
+        let (storage, snapshot) = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&path).map_err(|e| {
+                StorageError::Unavailable(format!("cannot create {}: {e}", path.display()))
+            })?;
+            let storage = Storage::open(&path)?;
+            let snapshot = storage.load()?;
+            Ok::<_, StorageError>((storage, snapshot))
+        })
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))??;
+
+        let secret = match settings.auth.jwt_secret.as_str() {
+            "" => storage.jwt_secret().await?,
+            s => s.as_bytes().to_vec(),
+        };
+        let ids = Arc::new(IdGenerator::starting_after(snapshot.max_id));
+        let core = Arc::new(Core {
+            storage: storage.clone(),
+            read_model: ReadModel::new(snapshot.tickets, snapshot.orders),
+            live: LiveHub::default(),
+            ids: ids.clone(),
+            gateway: Box::new(TestGateway),
+            reservation_window: settings.reservation_window(),
+        });
+
+        // actix runs on its own thread with one arbiter per core.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let user_storage = storage.clone();
+        let users = snapshot.users;
+        let user_ids = ids.clone();
+        let system_thread = std::thread::Builder::new()
+            .name("actors".into())
+            .spawn(move || {
+                let system = actix::System::new();
+                let arbiters: Vec<actix::Arbiter> = system.block_on(async move {
+                    let arbiters: Vec<actix::Arbiter> = (0..cores).map(|_| actix::Arbiter::new()).collect();
+                    let users_addr = actix::Actor::start(UserSupervisor::new(user_storage, user_ids, users));
+                    let handles = arbiters.iter().map(|a| a.handle()).collect::<Vec<_>>();
+                    let _ = ready_tx.send((handles, users_addr, actix::System::current()));
+                    arbiters
+                });
+                if let Err(e) = system.run() {
+                    tracing::error!(error = %e, "actor system stopped with an error");
+                }
+                for arbiter in arbiters {
+                    arbiter.stop();
+                    let _ = arbiter.join();
+                }
+            })
+            .map_err(|e| StartError::Other(format!("cannot start the actor thread: {e}")))?;
+        let (arbiters, users, system) = ready_rx
+            .await
+            .map_err(|_| StartError::Other("the actor system failed to start".into()))?;
+
+        let tickets = Arc::new(TicketSupervisor::new(core.clone(), arbiters));
+        let restored = tickets
+            .restore_holds()
+            .map_err(|e| StartError::Other(format!("restoring holds: {e}")))?;
+        let sessions = Arc::new(Sessions::new(storage.clone(), snapshot.revoked));
+        let passwords = {
+            let cost = settings.auth.bcrypt_cost;
+            tokio::task::spawn_blocking(move || Passwords::new(cost))
+                .await
+                .map_err(|e| StartError::Other(e.to_string()))?
+                .map_err(|e| StartError::Other(e.to_string()))?
+        };
+        let state = Arc::new(State {
+            orders: OrderSupervisor::new(core.clone(), tickets.clone()),
+            tokens: Tokens::new(
+                &secret,
+                settings.auth.session_secs,
+                settings.server.secure_cookies,
+                sessions.clone(),
+                ids,
+            ),
+            core,
+            tickets,
+            users,
+            sessions,
+            passwords,
+            limits: Limits {
+                auth_per_addr: RateLimit::per_minute(settings.limits.auth_per_addr),
+                failed_signins: RateLimit::per_minute(settings.limits.failed_signins_per_email),
+            },
+        });
+
+        let listener = bind(settings.server.addr).map_err(|source| StartError::Bind {
+            addr: settings.server.addr,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.server.addr,
+            source,
+        })?;
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let routes = crate::http::routes(state.clone());
+        let server = warp::serve(routes).incoming(listener).graceful(async move {
+            let _ = stop_rx.await;
+        });
+        let http = tokio::spawn(server.run());
+        tracing::info!(%addr, restored_holds = restored, "serving");
+        Ok(RunningApp {
+            addr,
+            stop_http: Some(stop_tx),
+            http,
+            system,
+            system_thread: Some(system_thread),
+            storage,
+            state,
+            grace,
+        })
+    }
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+impl RunningApp {
+    /// The address the server listens on (the real port when 0 was asked).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shared server state (for benches and embedding programs).
+    pub fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace
+    /// period), stops the actors and flushes storage.
+    pub async fn shutdown(mut self) {
+        let grace = self.grace;
+        if let Some(tx) = self.stop_http.take() {
+            let _ = tx.send(());
+        }
+        if tokio::time::timeout(grace, &mut self.http).await.is_err() {
+            tracing::warn!("connections still open after the grace period; closing them");
+            self.http.abort();
+        }
+        self.system.stop();
+        if let Some(thread) = self.system_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        let storage = self.storage.clone();
+        match tokio::task::spawn_blocking(move || storage.close()).await {
+            Ok(Ok(())) => tracing::info!("storage flushed; stopped"),
+            Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
+            Err(e) => tracing::error!(error = %e, "final flush panicked"),
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Typed settings: the embedded `config/default.toml`, then an optional
+//! `--config FILE`, then `TICKETING_<SECTION>__<KEY>` environment variables.
+//!
+//! Settings are validated once here, so the rest of the server can trust them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The defaults compiled into the binary, so `ticketing` runs with no files.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Everything the server can be told, grouped as in `config/default.toml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Listening and HTTP behaviour.
+    pub server: ServerSettings,
+    /// Where data lives.
+    pub storage: StorageSettings,
+    /// Reservation rules.
+    pub orders: OrderSettings,
+    /// Passwords and sessions.
+    pub auth: AuthSettings,
+    /// Abuse limits.
+    pub limits: LimitSettings,
+}
+
+/// `[server]`: the listener.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// Listen address; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Mark the session cookie `Secure` (the server is reached over HTTPS).
+    pub secure_cookies: bool,
+    /// Seconds in-flight requests get to finish at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+/// `[storage]`: the sled directory.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageSettings {
+    /// Data directory, created when missing.
+    pub path: PathBuf,
+}
+
+/// `[orders]`: holds.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderSettings {
+    /// How long a reservation holds its ticket, in seconds.
+    pub reservation_secs: u64,
+}
+
+/// `[auth]`: password hashing and session tokens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// bcrypt cost factor (4 to 31).
+    pub bcrypt_cost: u32,
+    /// HS256 signing secret; empty means "generate once, keep in the data dir".
+    pub jwt_secret: String,
+    /// Token lifetime in seconds.
+    pub session_secs: u64,
+}
+
+/// `[limits]`: rate limits on the authentication routes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Failed signins for one email per minute before 429.
+    pub failed_signins_per_email: u32,
+    /// Signins plus signups from one client address per minute before 429.
+    pub auth_per_addr: u32,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or parsed, or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value parsed but is out of its allowed range.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Default for Settings {
+    /// The embedded defaults, without looking at files or the environment.
+    fn default() -> Self {
+        Self::from_sources(None, false).expect("embedded config/default.toml is valid")
+    }
+}
+
+impl Settings {
+    /// Loads the defaults, then `file` if given, then `TICKETING_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, true)
+    }
+
+    fn from_sources(file: Option<&Path>, env: bool) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ));
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        if env {
+            builder = builder.add_source(
+                config::Environment::with_prefix("TICKETING")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks ranges that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            return Err(ConfigError::Invalid(format!(
+                "auth.bcrypt_cost must be 4 to 31, not {}",
+                self.auth.bcrypt_cost
+            )));
+        }
+        if self.orders.reservation_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "orders.reservation_secs must be at least 1".into(),
+            ));
+        }
+        if self.auth.session_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "auth.session_secs must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The hold window as a duration.
+    pub fn reservation_window(&self) -> Duration {
+        Duration::from_secs(self.orders.reservation_secs)
+    }
+
+    /// Settings for tests and benches: port 0, data in `dir`, cheap bcrypt,
+    /// a hold window of `reservation_secs`.
+    pub fn for_tests(dir: &Path, reservation_secs: u64) -> Self {
+        let mut s = Self::default();
+        s.server.addr = "127.0.0.1:0".parse().expect("literal address");
+        s.storage.path = dir.to_path_buf();
+        s.orders.reservation_secs = reservation_secs;
+        s.auth.bcrypt_cost = 4;
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_match_the_contract() {
+        let s = Settings::default();
+        assert_eq!(s.server.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.storage.path, PathBuf::from("./data"));
+        assert_eq!(s.orders.reservation_secs, 900);
+        assert_eq!(s.auth.bcrypt_cost, 12);
+        assert_eq!(s.auth.session_secs, 86400);
+        assert_eq!(s.limits.failed_signins_per_email, 10);
+        assert_eq!(s.limits.auth_per_addr, 600);
+    }
+
+    #[test]
+    fn out_of_range_cost_is_refused() {
+        let mut s = Settings::default();
+        s.auth.bcrypt_cost = 3;
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! The domain's one error enum: every rule a request can break.
+
+/// A rule of the domain refused an operation, or a value failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A value did not parse; `field` names the input it came from.
+    #[error("{message}")]
+    Invalid {
+        /// The request field the value came from.
+        field: &'static str,
+        /// A message a person can act on.
+        message: &'static str,
+    },
+    /// The ticket is held or sold, so it cannot be reserved.
+    #[error("Ticket is already reserved")]
+    AlreadyReserved,
+    /// The ticket is held or sold, so its seller cannot edit it.
+    #[error("Cannot edit a reserved ticket")]
+    EditWhileReserved,
+    /// The ticket is held or sold, so its seller cannot delete it.
+    #[error("Cannot delete a reserved ticket")]
+    DeleteWhileReserved,
+    /// The order was cancelled (by its buyer or by expiry).
+    #[error("Cannot pay for an cancelled order")]
+    PayCancelled,
+    /// The order is already paid.
+    #[error("Order has already been paid")]
+    AlreadyPaid,
+    /// A paid order cannot be cancelled.
+    #[error("Cannot cancel a paid order")]
+    CancelPaid,
+    /// Another account already uses this email.
+    #[error("Email in use")]
+    EmailInUse,
+    /// The caller is not the owner of the resource.
+    #[error("Not authorized")]
+    NotOwner,
+}

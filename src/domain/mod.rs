@@ -1,0 +1,19 @@
+//! The domain: values that validate on construction (so an invalid one cannot
+//! exist past the HTTP edge) and the ticket state machine, free of actors,
+//! storage and HTTP so it can be unit-tested on its own.
+
+pub mod error;
+pub mod ids;
+pub mod order;
+pub mod ticket;
+pub mod time;
+pub mod user;
+pub mod values;
+
+pub use error::DomainError;
+pub use ids::{IdGenerator, OrderId, PaymentId, SessionId, TicketId, UserId};
+pub use order::{Order, OrderStatus, OrderTicket, Payment};
+pub use ticket::{Changes, Seat, Ticket, TicketStatus};
+pub use time::Timestamp;
+pub use user::User;
+pub use values::{Email, EventDate, Password, Price, Title};

@@ -1,0 +1,82 @@
+//! Orders (a buyer's hold on, or purchase of, one ticket) and payments.
+
+use serde::{Deserialize, Serialize};
+
+use super::{EventDate, OrderId, PaymentId, Price, TicketId, Timestamp, Title, UserId};
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    /// Holding its ticket until `expires_at`.
+    Created,
+    /// Cancelled by the buyer or by expiry; final.
+    Cancelled,
+    /// A payment is being taken (kept for clients of the original system).
+    AwaitingPayment,
+    /// Paid; the ticket is sold; final.
+    Complete,
+}
+
+impl OrderStatus {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::AwaitingPayment => "awaiting:payment",
+            OrderStatus::Complete => "complete",
+        }
+    }
+
+    /// Whether an order in this status holds or owns its ticket.
+    pub fn is_live(self) -> bool {
+        !matches!(self, OrderStatus::Cancelled)
+    }
+}
+
+/// The ticket as the order saw it at its last change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTicket {
+    /// The ticket's id.
+    pub id: TicketId,
+    /// Its title.
+    pub title: Title,
+    /// Its price.
+    pub price: Price,
+    /// Its event date.
+    pub date: EventDate,
+    /// The ticket's version after the order's last change.
+    pub version: u64,
+}
+
+/// One buyer's order for one ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Its id.
+    pub id: OrderId,
+    /// The buyer.
+    pub buyer: UserId,
+    /// The ticket it holds or bought.
+    pub ticket: OrderTicket,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// When an unpaid hold lapses (absolute, so it survives restarts).
+    pub expires_at: Timestamp,
+    /// 0 at creation, one more per change.
+    pub version: u64,
+}
+
+/// A successful charge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// Its id.
+    pub id: PaymentId,
+    /// The order it paid.
+    pub order_id: OrderId,
+    /// The gateway's reference for the charge.
+    pub charge_id: String,
+    /// What was charged.
+    pub amount: Price,
+    /// When.
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,393 @@
+//! A ticket and the state machine of its seat: available, held by one order
+//! until a deadline, or sold. Every operation here is a plain function on
+//! plain data; the ticket actor calls them one message at a time.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    DomainError, EventDate, Order, OrderId, OrderStatus, OrderTicket, Price, TicketId, Timestamp,
+    Title, UserId,
+};
+
+/// Where a seat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketStatus {
+    /// Free to reserve.
+    Available,
+    /// Held by an order until it is paid, cancelled or expires.
+    Reserved,
+    /// Paid for.
+    Sold,
+}
+
+impl TicketStatus {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Available => "available",
+            TicketStatus::Reserved => "reserved",
+            TicketStatus::Sold => "sold",
+        }
+    }
+}
+
+/// One seat for sale, with the live order that holds or bought it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Its id.
+    pub id: TicketId,
+    /// The event's name.
+    pub title: Title,
+    /// Its price.
+    pub price: Price,
+    /// The event's start, if known.
+    pub date: EventDate,
+    /// The seller.
+    pub seller: UserId,
+    /// 0 at creation, one more per change.
+    pub version: u64,
+    /// Where the seat stands.
+    pub status: TicketStatus,
+    /// The order holding or owning it; `None` when available.
+    pub order_id: Option<OrderId>,
+}
+
+/// A ticket together with the order that holds or bought it (if any): the
+/// state one ticket actor owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// Its live order: `Some` exactly when the ticket is reserved or sold.
+    pub order: Option<Order>,
+}
+
+/// What a successful operation changed, to be stored and published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Orders whose record changed, in the order they changed.
+    pub orders: Vec<Order>,
+    /// Whether the ticket itself changed.
+    pub ticket_changed: bool,
+}
+
+impl Ticket {
+    /// A new ticket, available, version 0.
+    pub fn new(id: TicketId, seller: UserId, title: Title, price: Price, date: EventDate) -> Self {
+        Ticket {
+            id,
+            title,
+            price,
+            date,
+            seller,
+            version: 0,
+            status: TicketStatus::Available,
+            order_id: None,
+        }
+    }
+
+    fn snapshot(&self) -> OrderTicket {
+        OrderTicket {
+            id: self.id,
+            title: self.title.clone(),
+            price: self.price,
+            date: self.date,
+            version: self.version,
+        }
+    }
+}
+
+impl Seat {
+    /// The hold's deadline, when the seat is held.
+    pub fn hold_deadline(&self) -> Option<(OrderId, Timestamp)> {
+        match &self.order {
+            Some(o) if o.status == OrderStatus::Created => Some((o.id, o.expires_at)),
+            _ => None,
+        }
+    }
+
+    /// Releases the seat if it is held past its deadline at `now`.
+    pub fn expire_if_due(&mut self, now: Timestamp, changes: &mut Changes) {
+        if let Some((_, deadline)) = self.hold_deadline() {
+            if now >= deadline {
+                self.release(changes);
+            }
+        }
+    }
+
+    fn release(&mut self, changes: &mut Changes) {
+        if let Some(mut order) = self.order.take() {
+            self.ticket.version += 1;
+            self.ticket.status = TicketStatus::Available;
+            self.ticket.order_id = None;
+            order.status = OrderStatus::Cancelled;
+            order.version += 1;
+            order.ticket.version = self.ticket.version;
+            changes.orders.push(order);
+            changes.ticket_changed = true;
+        }
+    }
+
+    /// Holds the seat for `buyer` until `now + window`. A hold already past
+    /// its deadline is released first, even if its timer has not fired.
+    pub fn reserve(
+        &mut self,
+        order_id: OrderId,
+        buyer: UserId,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<Changes, DomainError> {
+        let mut changes = Changes::default();
+        self.expire_if_due(now, &mut changes);
+        if self.order.is_some() {
+            return Err(DomainError::AlreadyReserved);
+        }
+        self.ticket.version += 1;
+        self.ticket.status = TicketStatus::Reserved;
+        self.ticket.order_id = Some(order_id);
+        let order = Order {
+            id: order_id,
+            buyer,
+            ticket: self.ticket.snapshot(),
+            status: OrderStatus::Created,
+            expires_at: now.plus(window),
+            version: 0,
+        };
+        self.order = Some(order.clone());
+        changes.orders.push(order);
+        changes.ticket_changed = true;
+        Ok(changes)
+    }
+
+    /// The buyer cancels their order. Cancelling an order that no longer
+    /// holds the seat changes nothing (it was already cancelled).
+    pub fn cancel(&mut self, order_id: OrderId, by: UserId) -> Result<Changes, DomainError> {
+        let mut changes = Changes::default();
+        match &self.order {
+            Some(o) if o.id == order_id => {
+                if o.buyer != by {
+                    return Err(DomainError::NotOwner);
+                }
+                if o.status == OrderStatus::Complete {
+                    return Err(DomainError::CancelPaid);
+                }
+                self.release(&mut changes);
+            }
+            _ => {}
+        }
+        Ok(changes)
+    }
+
+    /// Checks that `order_id` may be paid by `by` at `now`; releases the seat
+    /// first if the hold has lapsed (then the order is cancelled).
+    pub fn check_payable(
+        &mut self,
+        order_id: OrderId,
+        by: UserId,
+        now: Timestamp,
+    ) -> (Changes, Result<Price, DomainError>) {
+        let mut changes = Changes::default();
+        self.expire_if_due(now, &mut changes);
+        let result = match &self.order {
+            Some(o) if o.id == order_id => {
+                if o.buyer != by {
+                    Err(DomainError::NotOwner)
+                } else if o.status == OrderStatus::Complete {
+                    Err(DomainError::AlreadyPaid)
+                } else {
+                    Ok(o.ticket.price)
+                }
+            }
+            _ => Err(DomainError::PayCancelled),
+        };
+        (changes, result)
+    }
+
+    /// Marks the held order paid and the seat sold. Call after a successful
+    /// charge for an order that `check_payable` accepted.
+    pub fn complete_payment(&mut self, order_id: OrderId) -> Changes {
+        let mut changes = Changes::default();
+        if let Some(order) = self.order.as_mut().filter(|o| o.id == order_id) {
+            self.ticket.version += 1;
+            self.ticket.status = TicketStatus::Sold;
+            order.status = OrderStatus::Complete;
+            order.version += 1;
+            order.ticket.version = self.ticket.version;
+            changes.orders.push(order.clone());
+            changes.ticket_changed = true;
+        }
+        changes
+    }
+
+    /// The seller edits an available ticket.
+    pub fn edit(
+        &mut self,
+        by: UserId,
+        title: Title,
+        price: Price,
+        date: EventDate,
+        now: Timestamp,
+    ) -> Result<Changes, DomainError> {
+        if self.ticket.seller != by {
+            return Err(DomainError::NotOwner);
+        }
+        let mut changes = Changes::default();
+        self.expire_if_due(now, &mut changes);
+        if self.order.is_some() {
+            return Err(DomainError::EditWhileReserved);
+        }
+        self.ticket.title = title;
+        self.ticket.price = price;
+        self.ticket.date = date;
+        self.ticket.version += 1;
+        changes.ticket_changed = true;
+        Ok(changes)
+    }
+
+    /// The seller deletes an available ticket: checks only, returns the
+    /// release of a lapsed hold that must be stored with the deletion.
+    pub fn check_deletable(&mut self, by: UserId, now: Timestamp) -> Result<Changes, DomainError> {
+        if self.ticket.seller != by {
+            return Err(DomainError::NotOwner);
+        }
+        let mut changes = Changes::default();
+        self.expire_if_due(now, &mut changes);
+        if self.order.is_some() {
+            return Err(DomainError::DeleteWhileReserved);
+        }
+        Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SELLER: UserId = UserId(1);
+    const ANN: UserId = UserId(2);
+    const BOB: UserId = UserId(3);
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    fn seat() -> Seat {
+        Seat {
+            ticket: Ticket::new(
+                TicketId(10),
+                SELLER,
+                Title::parse("Concert").unwrap(),
+                Price::from_cents(2000).unwrap(),
+                EventDate(None),
+            ),
+            order: None,
+        }
+    }
+
+    #[test]
+    fn a_held_seat_cannot_be_held_again_until_it_lapses() {
+        let mut s = seat();
+        let t0 = Timestamp(1_000_000);
+        let ch = s.reserve(OrderId(1), ANN, t0, WINDOW).unwrap();
+        assert_eq!(ch.orders.len(), 1);
+        assert_eq!(s.ticket.status, TicketStatus::Reserved);
+        assert_eq!(s.ticket.version, 1);
+        assert_eq!(s.order.as_ref().unwrap().expires_at, t0.plus(WINDOW));
+        assert_eq!(
+            s.reserve(OrderId(2), BOB, t0.plus(Duration::from_secs(59)), WINDOW),
+            Err(DomainError::AlreadyReserved)
+        );
+        // At the deadline the hold no longer blocks, timer or not.
+        let ch = s.reserve(OrderId(2), BOB, t0.plus(WINDOW), WINDOW).unwrap();
+        assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
+        assert_eq!(ch.orders[0].id, OrderId(1));
+        assert_eq!(ch.orders[1].id, OrderId(2));
+        assert_eq!(s.ticket.version, 3, "release and reservation are two changes");
+        assert_eq!(s.ticket.order_id, Some(OrderId(2)));
+    }
+
+    #[test]
+    fn cancel_releases_and_is_idempotent_but_not_for_others_or_after_payment() {
+        let mut s = seat();
+        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        assert_eq!(s.cancel(OrderId(1), BOB), Err(DomainError::NotOwner));
+        let ch = s.cancel(OrderId(1), ANN).unwrap();
+        assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
+        assert_eq!(s.ticket.status, TicketStatus::Available);
+        assert_eq!(s.ticket.version, 2);
+        assert_eq!(s.cancel(OrderId(1), ANN).unwrap(), Changes::default());
+
+        s.reserve(OrderId(2), ANN, Timestamp(0), WINDOW).unwrap();
+        s.check_payable(OrderId(2), ANN, Timestamp(1)).1.unwrap();
+        s.complete_payment(OrderId(2));
+        assert_eq!(s.ticket.status, TicketStatus::Sold);
+        assert_eq!(s.cancel(OrderId(2), ANN), Err(DomainError::CancelPaid));
+    }
+
+    #[test]
+    fn payment_rules() {
+        let mut s = seat();
+        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        assert_eq!(
+            s.check_payable(OrderId(1), BOB, Timestamp(1)).1.unwrap_err(),
+            DomainError::NotOwner
+        );
+        assert_eq!(
+            s.check_payable(OrderId(9), ANN, Timestamp(1)).1.unwrap_err(),
+            DomainError::PayCancelled
+        );
+        let price = s.check_payable(OrderId(1), ANN, Timestamp(1)).1.unwrap();
+        assert_eq!(price.cents(), 2000);
+        let ch = s.complete_payment(OrderId(1));
+        assert_eq!(ch.orders[0].status, OrderStatus::Complete);
+        assert_eq!(ch.orders[0].ticket.version, 2);
+        assert_eq!(
+            s.check_payable(OrderId(1), ANN, Timestamp(2)).1.unwrap_err(),
+            DomainError::AlreadyPaid
+        );
+    }
+
+    #[test]
+    fn paying_after_the_deadline_cancels_the_hold() {
+        let mut s = seat();
+        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        let late = Timestamp(0).plus(WINDOW);
+        let (ch, res) = s.check_payable(OrderId(1), ANN, late);
+        assert_eq!(res.unwrap_err(), DomainError::PayCancelled);
+        assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
+        // The release is applied even though the payment was refused.
+        assert_eq!(s.ticket.status, TicketStatus::Available);
+    }
+
+    #[test]
+    fn a_sold_seat_never_lapses() {
+        let mut s = seat();
+        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        s.complete_payment(OrderId(1));
+        let mut ch = Changes::default();
+        s.expire_if_due(Timestamp(i64::MAX), &mut ch);
+        assert_eq!(ch, Changes::default());
+        assert_eq!(s.ticket.status, TicketStatus::Sold);
+        assert_eq!(s.hold_deadline(), None);
+    }
+
+    #[test]
+    fn only_the_seller_edits_or_deletes_and_only_when_available() {
+        let mut s = seat();
+        let title = Title::parse("New").unwrap();
+        let price = Price::from_cents(500).unwrap();
+        assert_eq!(
+            s.edit(ANN, title.clone(), price, EventDate(None), Timestamp(0)),
+            Err(DomainError::NotOwner)
+        );
+        s.edit(SELLER, title.clone(), price, EventDate(None), Timestamp(0)).unwrap();
+        assert_eq!(s.ticket.version, 1);
+        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        assert_eq!(
+            s.edit(SELLER, title, price, EventDate(None), Timestamp(1)),
+            Err(DomainError::EditWhileReserved)
+        );
+        assert_eq!(s.check_deletable(SELLER, Timestamp(1)), Err(DomainError::DeleteWhileReserved));
+        assert_eq!(s.check_deletable(ANN, Timestamp(1)), Err(DomainError::NotOwner));
+        assert!(s.check_deletable(SELLER, Timestamp(0).plus(WINDOW)).is_ok());
+    }
+}

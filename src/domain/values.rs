@@ -1,0 +1,254 @@
+//! Values parsed at the edge: an `Email`, `Password`, `Title`, `Price` or
+//! `EventDate` that exists is valid.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{DomainError, Timestamp};
+
+/// A trimmed, lower-cased email address of a plausible shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    /// Trims and lower-cases `raw` (emails compare case-insensitively) and
+    /// checks its shape: `local@domain.tld`, no spaces, at most 254 bytes.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        const BAD: DomainError = DomainError::Invalid {
+            field: "email",
+            message: "Email must be valid",
+        };
+        let s = raw.trim().to_lowercase();
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(BAD);
+        }
+        let (local, domain) = s.split_once('@').ok_or(BAD)?;
+        let domain_ok = !domain.contains('@')
+            && domain.contains('.')
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(BAD);
+        }
+        Ok(Email(s))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password of 8 to 72 bytes: bcrypt reads at most 72, so longer ones are
+/// refused rather than silently truncated.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+impl Password {
+    /// Checks the length in bytes.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        if (8..=72).contains(&raw.len()) {
+            Ok(Password(raw.to_owned()))
+        } else {
+            Err(DomainError::Invalid {
+                field: "password",
+                message: "Password must be between 8 and 72 bytes",
+            })
+        }
+    }
+
+    /// The secret itself, for hashing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An event's name: 1 to 200 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Title(String);
+
+impl Title {
+    /// Trims and checks the length in characters.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let t = raw.trim();
+        let n = t.chars().count();
+        if n == 0 || n > 200 || t.chars().any(|c| c.is_control()) {
+            return Err(DomainError::Invalid {
+                field: "title",
+                message: "Title is required",
+            });
+        }
+        Ok(Title(t.to_owned()))
+    }
+
+    /// The title text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A price in integer cents, above 0 and at most 1,000,000.00.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Price(u64);
+
+/// The largest price accepted, in cents.
+pub const MAX_PRICE_CENTS: u64 = 100_000_000;
+
+impl Price {
+    const BAD: DomainError = DomainError::Invalid {
+        field: "price",
+        message: "Price must be greater than 0",
+    };
+
+    /// From a JSON number or numeric string with at most two decimals.
+    pub fn from_json(v: &Value) -> Result<Self, DomainError> {
+        match v {
+            Value::Number(n) => Self::parse_decimal(&n.to_string()),
+            Value::String(s) => Self::parse_decimal(s.trim()),
+            _ => Err(Self::BAD),
+        }
+    }
+
+    /// Parses `123`, `12.5`, `99.99` exactly (no floats involved).
+    pub fn parse_decimal(s: &str) -> Result<Self, DomainError> {
+        let (whole, frac) = match s.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (s, ""),
+        };
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || whole.len() > 9 || !digits(whole) || !digits(frac) {
+            return Err(Self::BAD);
+        }
+        // "20.0" and "20.50" are fine; a third non-zero decimal is not.
+        let frac = frac.trim_end_matches('0');
+        if frac.len() > 2 {
+            return Err(Self::BAD);
+        }
+        let whole: u64 = whole.parse().map_err(|_| Self::BAD)?;
+        let frac_cents: u64 = format!("{frac:0<2}").parse().map_err(|_| Self::BAD)?;
+        Self::from_cents(whole * 100 + frac_cents)
+    }
+
+    /// From cents, checking the range.
+    pub fn from_cents(cents: u64) -> Result<Self, DomainError> {
+        if cents == 0 || cents > MAX_PRICE_CENTS {
+            Err(Self::BAD)
+        } else {
+            Ok(Price(cents))
+        }
+    }
+
+    /// The price in cents.
+    pub fn cents(self) -> u64 {
+        self.0
+    }
+
+    /// The price as a JSON number of the major unit (`12.5`): the shortest
+    /// decimal that round-trips, so `9999` cents prints as `99.99`.
+    pub fn to_json(self) -> Value {
+        if self.0 % 100 == 0 {
+            Value::from(self.0 / 100)
+        } else {
+            Value::from(self.0 as f64 / 100.0)
+        }
+    }
+}
+
+/// An event's start: absent (`null`) or an RFC 3339 instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDate(pub Option<Timestamp>);
+
+impl EventDate {
+    /// From a JSON value: missing/null, or an RFC 3339 string.
+    pub fn from_json(v: Option<&Value>) -> Result<Self, DomainError> {
+        match v {
+            None | Some(Value::Null) => Ok(EventDate(None)),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(EventDate(None)),
+            Some(Value::String(s)) => Timestamp::parse_rfc3339(s.trim())
+                .map(|t| EventDate(Some(t)))
+                .ok_or(DomainError::Invalid {
+                    field: "date",
+                    message: "Date must be an RFC 3339 date-time",
+                }),
+            Some(_) => Err(DomainError::Invalid {
+                field: "date",
+                message: "Date must be an RFC 3339 date-time",
+            }),
+        }
+    }
+
+    /// `null` or the RFC 3339 string.
+    pub fn to_json(self) -> Value {
+        match self.0 {
+            Some(t) => Value::String(t.to_rfc3339()),
+            None => Value::Null,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@@example.com", "a@.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_8_to_72_bytes() {
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse(&"a".repeat(72)).is_ok());
+        assert!(Password::parse(&"a".repeat(73)).is_err());
+        // 25 three-byte characters are 75 bytes.
+        assert!(Password::parse(&"€".repeat(25)).is_err());
+        assert_eq!(format!("{:?}", Password::parse("secret-pass").unwrap()), "Password(..)");
+    }
+
+    #[test]
+    fn titles_are_trimmed_and_bounded() {
+        assert_eq!(Title::parse("  Concert ").unwrap().as_str(), "Concert");
+        assert!(Title::parse("   ").is_err());
+        assert!(Title::parse(&"x".repeat(200)).is_ok());
+        assert!(Title::parse(&"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn prices_are_exact_cents() {
+        let p = |v: Value| Price::from_json(&v).map(Price::cents);
+        assert_eq!(p(json!(20)), Ok(2000));
+        assert_eq!(p(json!(12.5)), Ok(1250));
+        assert_eq!(p(json!(99.99)), Ok(9999));
+        assert_eq!(p(json!("12.50")), Ok(1250));
+        assert_eq!(p(json!(20.0)), Ok(2000));
+        assert_eq!(p(json!(1_000_000)), Ok(100_000_000));
+        for bad in [json!(0), json!(-5), json!(1.005), json!("abc"), json!(1e20), json!(1_000_000.01), json!(null), json!(true), json!("1e3"), json!("")] {
+            assert!(p(bad.clone()).is_err(), "{bad}");
+        }
+        assert_eq!(Price::from_cents(1250).unwrap().to_json(), json!(12.5));
+        assert_eq!(Price::from_cents(9999).unwrap().to_json(), json!(99.99));
+        assert_eq!(Price::from_cents(2000).unwrap().to_json(), json!(20));
+    }
+
+    #[test]
+    fn dates_are_optional_rfc3339() {
+        assert_eq!(EventDate::from_json(None), Ok(EventDate(None)));
+        assert_eq!(EventDate::from_json(Some(&json!(null))), Ok(EventDate(None)));
+        let d = EventDate::from_json(Some(&json!("2026-11-24T18:30:00Z"))).unwrap();
+        assert_eq!(d.to_json(), json!("2026-11-24T18:30:00Z"));
+        assert!(EventDate::from_json(Some(&json!("tomorrow"))).is_err());
+        assert!(EventDate::from_json(Some(&json!(12))).is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! The HTTP layer's one error enum, and the only place errors become status
+//! codes and the contract's `{"errors": [{"message", "field"}]}` body.
+
+use serde_json::json;
+use warp::http::StatusCode;
+use warp::Reply;
+
+use crate::actors::CommandError;
+use crate::domain::DomainError;
+use crate::payments::PaymentError;
+use crate::storage::StorageError;
+
+/// Why a request failed, as the client will see it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 with one entry per invalid field.
+    #[error("invalid input")]
+    Invalid(Vec<(&'static str, String)>),
+    /// 400: a rule of the domain, or malformed input without a field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: not signed in, or not allowed to touch that resource.
+    #[error("Not authorized")]
+    Unauthorized,
+    /// 402: the card was declined.
+    #[error("{0}")]
+    PaymentDeclined(String),
+    /// 403: a cookie-authenticated request from another origin.
+    #[error("Cross-origin request refused")]
+    CrossOrigin,
+    /// 404: unknown id or route.
+    #[error("Not found")]
+    NotFound,
+    /// 413: body over the limit.
+    #[error("Request body is larger than 64 KiB")]
+    PayloadTooLarge,
+    /// 415: a body that is not JSON.
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    /// 429 with `Retry-After` seconds.
+    #[error("Too many requests; try again later")]
+    TooManyRequests(u64),
+    /// 503: storage cannot take writes now.
+    #[error("Storage cannot take writes right now; try again later")]
+    Unavailable,
+    /// 503: the payment gateway cannot be reached.
+    #[error("Payment gateway unavailable; try again later")]
+    GatewayUnavailable,
+    /// 500: a bug or an unexpected failure; details are logged, not sent.
+    #[error("Something went wrong")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 for one field.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![(field, message.into())])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::PaymentDeclined(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::CrossOrigin => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable | ApiError::GatewayUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The response: status, `{errors: [...]}`, and `Retry-After` for 429.
+    pub fn into_response(self) -> warp::reply::Response {
+        let errors = match &self {
+            ApiError::Invalid(fields) => fields
+                .iter()
+                .map(|(f, m)| json!({"message": m, "field": f}))
+                .collect(),
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                vec![json!({"message": self.to_string()})]
+            }
+            other => vec![json!({"message": other.to_string()})],
+        };
+        let status = self.status();
+        let mut res =
+            warp::reply::with_status(warp::reply::json(&json!({ "errors": errors })), status)
+                .into_response();
+        if let ApiError::TooManyRequests(secs) = self {
+            res.headers_mut()
+                .insert("retry-after", warp::http::HeaderValue::from(secs.max(1)));
+        }
+        res
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid { field, message } => ApiError::field(field, message),
+            DomainError::NotOwner => ApiError::Unauthorized,
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(detail) => {
+                tracing::warn!(%detail, "write refused: storage unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Domain(d) => d.into(),
+            CommandError::Storage(s) => s.into(),
+            CommandError::Payment(PaymentError::Declined) => {
+                ApiError::PaymentDeclined(PaymentError::Declined.to_string())
+            }
+            CommandError::Payment(PaymentError::InvalidToken) => {
+                ApiError::field("token", PaymentError::InvalidToken.to_string())
+            }
+            CommandError::Payment(PaymentError::Unavailable(detail)) => {
+                tracing::warn!(%detail, "payment gateway unavailable");
+                ApiError::GatewayUnavailable
+            }
+            CommandError::NotFound => ApiError::NotFound,
+            CommandError::ShuttingDown => ApiError::Unavailable,
+        }
+    }
+}

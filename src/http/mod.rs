@@ -1,0 +1,154 @@
+//! The HTTP edge (warp): parses and validates requests into typed values,
+//! authenticates, calls the core, and turns the outcome into the contract's
+//! responses. Routing under `/api/` is one `match` on method and path, which
+//! keeps 404s, 413s and 415s uniform and the filter types small.
+
+pub mod auth;
+pub mod error;
+pub mod limits;
+pub mod orders;
+pub mod payments;
+pub mod request;
+pub mod tickets;
+pub mod users;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use actix::Addr;
+use warp::http::{Method, StatusCode};
+use warp::Filter;
+
+use crate::actors::{Core, OrderSupervisor, Sessions, TicketSupervisor, UserSupervisor};
+use crate::domain::Email;
+use auth::{Passwords, Tokens};
+use error::ApiError;
+use limits::RateLimit;
+use request::ApiRequest;
+
+/// What a handler returns.
+pub type Reply = Result<warp::reply::Response, ApiError>;
+
+/// Abuse limits on the auth routes.
+pub struct Limits {
+    /// Signins plus signups per client address per minute.
+    pub auth_per_addr: RateLimit<std::net::IpAddr>,
+    /// Failed signins per email per minute.
+    pub failed_signins: RateLimit<Email>,
+}
+
+/// Everything handlers need, shared by all requests.
+pub struct State {
+    /// The core's shared parts.
+    pub core: Arc<Core>,
+    /// Ticket actors.
+    pub tickets: Arc<TicketSupervisor>,
+    /// Order routing.
+    pub orders: OrderSupervisor,
+    /// Accounts.
+    pub users: Addr<UserSupervisor>,
+    /// Revoked sessions.
+    pub sessions: Arc<Sessions>,
+    /// Session tokens.
+    pub tokens: Tokens,
+    /// Password hashing.
+    pub passwords: Passwords,
+    /// Rate limits.
+    pub limits: Limits,
+}
+
+/// Small response builders.
+pub mod reply {
+    use warp::http::{HeaderValue, StatusCode};
+    use warp::Reply as _;
+
+    /// A JSON body with `status`.
+    pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> warp::reply::Response {
+        warp::reply::with_status(warp::reply::json(body), status).into_response()
+    }
+
+    /// No body.
+    pub fn empty(status: StatusCode) -> warp::reply::Response {
+        warp::reply::with_status(warp::reply(), status).into_response()
+    }
+
+    /// Adds `Set-Cookie`.
+    pub fn with_cookie(mut res: warp::reply::Response, cookie: &str) -> warp::reply::Response {
+        if let Ok(v) = HeaderValue::from_str(cookie) {
+            res.headers_mut().insert("set-cookie", v);
+        }
+        res
+    }
+}
+
+/// Routes one `/api/` request.
+async fn dispatch(state: Arc<State>, req: ApiRequest) -> Reply {
+    auth::check_origin(&req)?;
+    let segments: Vec<String> = req.segments.clone();
+    let path: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let s = &*state;
+    match (&req.method, path.as_slice()) {
+        (&Method::POST, ["users", "signup"]) => users::signup(s, req).await,
+        (&Method::POST, ["users", "signin"]) => users::signin(s, req).await,
+        (&Method::POST, ["users", "signout"]) => users::signout(s, req).await,
+        (&Method::GET, ["users", "currentuser"]) => users::current_user(s, req).await,
+        (&Method::POST, ["tickets"]) => tickets::create(s, req).await,
+        (&Method::GET, ["tickets"]) => tickets::list(s, req).await,
+        (&Method::GET, ["tickets", id]) => tickets::show(s, id).await,
+        (&Method::PUT, ["tickets", id]) => tickets::update(s, req, id).await,
+        (&Method::DELETE, ["tickets", id]) => tickets::delete(s, req, id).await,
+        (&Method::POST, ["orders"]) => orders::create(s, req).await,
+        (&Method::GET, ["orders"]) => orders::list(s, req).await,
+        (&Method::GET, ["orders", id]) => orders::show(s, req, id).await,
+        (&Method::DELETE, ["orders", id]) => orders::cancel(s, req, id).await,
+        (&Method::POST, ["payments"]) => payments::create(s, req).await,
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /healthz`: 200 while storage takes writes, else 503.
+fn health(state: &State) -> warp::reply::Response {
+    if state.core.storage.is_writable() {
+        reply::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+    } else {
+        reply::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"status": "unavailable", "errors": [{"message": ApiError::Unavailable.to_string()}]}),
+        )
+    }
+}
+
+/// Every route the server answers.
+pub fn routes(
+    state: Arc<State>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    let with_state = {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+    let health = warp::path("healthz")
+        .and(warp::path::end())
+        .and(with_state.clone())
+        .map(|s: Arc<State>| health(&s));
+    let api = warp::path("api")
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(warp::query::raw().map(Some).or(warp::any().map(|| None)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .and(warp::body::stream())
+        .and(with_state)
+        .then(|method, path: warp::path::FullPath, query, headers, remote, body, state| async move {
+            let req = ApiRequest::new(method, path.as_str(), query, headers, remote, request::box_body(body));
+            match dispatch(state, req).await {
+                Ok(res) => res,
+                Err(e) => e.into_response(),
+            }
+        });
+    health
+        .or(api)
+        .unify()
+        .or(warp::any().map(|| ApiError::NotFound.into_response()))
+        .unify()
+}

@@ -1,0 +1,217 @@
+//! One API request as the handlers see it: method, path, query, headers,
+//! client address, and a body read on demand, at most 64 KiB, only as JSON.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use serde_json::{Map, Value};
+use warp::http::{HeaderMap, Method};
+
+use super::error::ApiError;
+
+/// Largest accepted body.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The body, not yet read.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
+
+/// A request under `/api/`.
+pub struct ApiRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// Path segments after `/api/`.
+    pub segments: Vec<String>,
+    /// Query parameters (the last value wins).
+    pub query: HashMap<String, String>,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The client's address.
+    pub remote: Option<SocketAddr>,
+    body: Option<BodyStream>,
+}
+
+impl ApiRequest {
+    /// Assembles a request from what warp extracted.
+    pub fn new(
+        method: Method,
+        path: &str,
+        query: Option<String>,
+        headers: HeaderMap,
+        remote: Option<SocketAddr>,
+        body: BodyStream,
+    ) -> Self {
+        let segments = path
+            .trim_start_matches("/api")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let query = query
+            .map(|q| {
+                q.split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                        (decode(k), decode(v))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ApiRequest {
+            method,
+            segments,
+            query,
+            headers,
+            remote,
+            body: Some(body),
+        }
+    }
+
+    /// A header as text, if present and printable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Reads the body as a JSON object. An empty body reads as `{}`; a body
+    /// must be `application/json` (415), at most 64 KiB (413), valid JSON
+    /// (400) and an object (400).
+    pub async fn json(&mut self) -> Result<Map<String, Value>, ApiError> {
+        if let Some(len) = self.header("content-length").and_then(|l| l.parse::<u64>().ok()) {
+            if len > MAX_BODY as u64 {
+                return Err(ApiError::PayloadTooLarge);
+            }
+        }
+        let bytes = self.read_body().await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Map::new());
+        }
+        if !self.is_json() {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(ApiError::BadRequest("Body must be a JSON object".into())),
+            Err(e) => Err(ApiError::BadRequest(format!("Body is not valid JSON: {e}"))),
+        }
+    }
+
+    fn is_json(&self) -> bool {
+        self.header("content-type")
+            .and_then(|ct| ct.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false)
+    }
+
+    async fn read_body(&mut self) -> Result<Bytes, ApiError> {
+        let Some(mut body) = self.body.take() else {
+            return Ok(Bytes::new());
+        };
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
+            if buf.len() + chunk.len() > MAX_BODY {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+/// Turns warp's body stream into a boxed stream of `Bytes`.
+pub fn box_body<S, B>(stream: S) -> BodyStream
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf + Send,
+{
+    Box::pin(stream.map(|r| r.map(|mut b| b.copy_to_bytes(b.remaining()))))
+}
+
+/// Percent-decoding for query strings (`+` is a space).
+fn decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let escaped = (b == b'%')
+            .then(|| Some(hex(*bytes.get(i + 1)?)? * 16 + hex(*bytes.get(i + 2)?)?))
+            .flatten();
+        match (b, escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 2;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Typed field extraction from a JSON body, collecting one error per field.
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    errors: Vec<(&'static str, String)>,
+}
+
+impl<'a> Fields<'a> {
+    /// Starts reading `map`.
+    pub fn new(map: &'a Map<String, Value>) -> Self {
+        Fields {
+            map,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The raw value of `name`.
+    pub fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name)
+    }
+
+    /// A required string; `message` when missing, empty or not a string.
+    pub fn string(&mut self, name: &'static str, message: &str) -> Option<&'a str> {
+        match self.map.get(name) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+            _ => {
+                self.errors.push((name, message.to_owned()));
+                None
+            }
+        }
+    }
+
+    /// Parses a value with `parse`, recording its domain error.
+    pub fn parse<T>(&mut self, result: Result<T, crate::domain::DomainError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(crate::domain::DomainError::Invalid { field, message }) => {
+                self.errors.push((field, message.to_owned()));
+                None
+            }
+            Err(other) => {
+                self.errors.push(("", other.to_string()));
+                None
+            }
+        }
+    }
+
+    /// `Ok` when no field failed, else the 400 listing each failure.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Invalid(self.errors))
+        }
+    }
+}

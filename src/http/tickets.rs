@@ -1,0 +1,104 @@
+//! `/api/tickets`: sell, list, read, edit and delete tickets.
+
+use warp::http::StatusCode;
+
+use super::error::ApiError;
+use super::request::{ApiRequest, Fields};
+use super::{reply, Reply, State};
+use crate::actors::ticket::{Delete, Edit};
+use crate::actors::TicketFilter;
+use crate::domain::{EventDate, Price, TicketId, Title};
+
+/// Default and largest page sizes.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+/// Title, price and date from a create or edit body.
+async fn ticket_fields(req: &mut ApiRequest) -> Result<(Title, Price, EventDate), ApiError> {
+    let body = req.json().await?;
+    let mut f = Fields::new(&body);
+    let title = match f.raw("title") {
+        Some(serde_json::Value::String(s)) => f.parse(Title::parse(s)),
+        _ => f.parse(Title::parse("")),
+    };
+    let price = f.parse(Price::from_json(f.raw("price").unwrap_or(&serde_json::Value::Null)));
+    let date = f.parse(EventDate::from_json(f.raw("date")));
+    f.finish()?;
+    Ok((title.expect("checked"), price.expect("checked"), date.expect("checked")))
+}
+
+/// The ticket id in the path (404 when it cannot be one).
+pub fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
+    s.parse().map_err(|()| ApiError::NotFound)
+}
+
+/// POST `/api/tickets` → 201 ticket.
+pub async fn create(state: &State, mut req: ApiRequest) -> Reply {
+    let caller = state.tokens.require(&req)?;
+    let (title, price, date) = ticket_fields(&mut req).await?;
+    let ticket = state.tickets.create(caller.user_id, title, price, date).await?;
+    Ok(reply::json(StatusCode::CREATED, &crate::views::ticket(&ticket)))
+}
+
+/// GET `/api/tickets[?status=any&limit=&after=]` → 200 array, oldest first.
+pub async fn list(state: &State, req: ApiRequest) -> Reply {
+    let filter = match req.query.get("status").map(String::as_str) {
+        None | Some("") | Some("available") => TicketFilter::Available,
+        Some("any") => TicketFilter::Any,
+        Some(_) => return Err(ApiError::field("status", "Status must be available or any")),
+    };
+    let limit = match req.query.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => return Err(ApiError::field("limit", "Limit must be 1 to 1000")),
+        },
+    };
+    let after = match req.query.get("after").filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => Some(
+            a.parse::<TicketId>()
+                .map_err(|()| ApiError::field("after", "After must be a ticket id"))?,
+        ),
+    };
+    let tickets = state.core.read_model.tickets(filter, after, limit);
+    let body: Vec<_> = tickets.iter().map(crate::views::ticket).collect();
+    Ok(reply::json(StatusCode::OK, &body))
+}
+
+/// GET `/api/tickets/:id` → 200 ticket | 404.
+pub async fn show(state: &State, id: &str) -> Reply {
+    let ticket = state.core.read_model.ticket(ticket_id(id)?).ok_or(ApiError::NotFound)?;
+    Ok(reply::json(StatusCode::OK, &crate::views::ticket(&ticket)))
+}
+
+/// PUT `/api/tickets/:id` → 200 ticket.
+pub async fn update(state: &State, mut req: ApiRequest, id: &str) -> Reply {
+    let caller = state.tokens.require(&req)?;
+    let id = ticket_id(id)?;
+    let current = state.core.read_model.ticket(id).ok_or(ApiError::NotFound)?;
+    if current.seller != caller.user_id {
+        return Err(ApiError::Unauthorized);
+    }
+    let (title, price, date) = ticket_fields(&mut req).await?;
+    let edit = Edit {
+        by: caller.user_id,
+        title,
+        price,
+        date,
+    };
+    let ticket = state.tickets.send(id, edit).await?;
+    Ok(reply::json(StatusCode::OK, &crate::views::ticket(&ticket)))
+}
+
+/// DELETE `/api/tickets/:id` → 204.
+pub async fn delete(state: &State, req: ApiRequest, id: &str) -> Reply {
+    let caller = state.tokens.require(&req)?;
+    let id = ticket_id(id)?;
+    let current = state.core.read_model.ticket(id).ok_or(ApiError::NotFound)?;
+    if current.seller != caller.user_id {
+        return Err(ApiError::Unauthorized);
+    }
+    state.tickets.send(id, Delete { by: caller.user_id }).await?;
+    Ok(reply::empty(StatusCode::NO_CONTENT))
+}

@@ -1,0 +1,107 @@
+//! `/api/users`: signup, signin, signout, currentuser.
+
+use serde_json::json;
+use warp::http::StatusCode;
+
+use super::auth::parse_email;
+use super::error::ApiError;
+use super::request::{ApiRequest, Fields};
+use super::{reply, Reply, State};
+use crate::actors::users::{FindByEmail, Register};
+use crate::domain::{Email, Password};
+
+fn client_key(req: &ApiRequest) -> std::net::IpAddr {
+    req.remote
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// POST `/api/users/signup` `{email, password}` → 201 `{id, email, token}` + cookie.
+pub async fn signup(state: &State, mut req: ApiRequest) -> Reply {
+    state.limits.auth_per_addr.take(&client_key(&req))?;
+    let body = req.json().await?;
+    let mut f = Fields::new(&body);
+    let email = f.string("email", "Email must be valid").and_then(|s| f.parse(Email::parse(s)));
+    let password = match f.raw("password") {
+        Some(serde_json::Value::String(s)) => f.parse(Password::parse(s)),
+        _ => f.parse(Password::parse("")),
+    };
+    f.finish()?;
+    let (email, password) = (email.expect("checked"), password.expect("checked"));
+
+    // Cheap refusal before paying for a hash; Register checks again.
+    if state.users.send(FindByEmail(email.clone())).await.map_err(mailbox)?.is_some() {
+        return Err(crate::domain::DomainError::EmailInUse.into());
+    }
+    let password_hash = state.passwords.hash(password).await?;
+    let (user, seq) = state
+        .users
+        .send(Register {
+            email,
+            password_hash,
+        })
+        .await
+        .map_err(mailbox)??;
+    state.core.storage.durable(seq).await?;
+    let token = state.tokens.issue(&user)?;
+    let body = json!({"id": user.id.to_string(), "email": user.email.as_str(), "token": token});
+    Ok(reply::with_cookie(
+        reply::json(StatusCode::CREATED, &body),
+        &state.tokens.cookie(&token),
+    ))
+}
+
+/// POST `/api/users/signin` `{email, password}` → 200 `{id, email, token}` + cookie.
+pub async fn signin(state: &State, mut req: ApiRequest) -> Reply {
+    state.limits.auth_per_addr.take(&client_key(&req))?;
+    let body = req.json().await?;
+    let mut f = Fields::new(&body);
+    let email = f.string("email", "Email must be valid").map(str::to_owned);
+    let password = f.string("password", "You must supply a password").map(str::to_owned);
+    f.finish()?;
+    let (email, password) = (email.expect("checked"), password.expect("checked"));
+    let email = parse_email(&email)?;
+
+    state.limits.failed_signins.check(&email)?;
+    let user = state.users.send(FindByEmail(email.clone())).await.map_err(mailbox)?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = state.passwords.verify(password, hash).await?;
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            state.limits.failed_signins.charge(&email);
+            return Err(ApiError::BadRequest("Invalid credentials".into()));
+        }
+    };
+    let token = state.tokens.issue(&user)?;
+    let body = json!({"id": user.id.to_string(), "email": user.email.as_str(), "token": token});
+    Ok(reply::with_cookie(
+        reply::json(StatusCode::OK, &body),
+        &state.tokens.cookie(&token),
+    ))
+}
+
+/// POST `/api/users/signout` → 200 `{}`, cookie cleared, session revoked.
+pub async fn signout(state: &State, req: ApiRequest) -> Reply {
+    if let Some(caller) = state.tokens.caller(&req) {
+        state.sessions.revoke(caller.session, caller.expires).await?;
+    }
+    Ok(reply::with_cookie(
+        reply::json(StatusCode::OK, &json!({})),
+        &state.tokens.clear_cookie(),
+    ))
+}
+
+/// GET `/api/users/currentuser` → `{"currentUser": {id, email} | null}`.
+pub async fn current_user(state: &State, req: ApiRequest) -> Reply {
+    let current = state
+        .tokens
+        .caller(&req)
+        .map(|c| json!({"id": c.user_id.to_string(), "email": c.email}));
+    Ok(reply::json(StatusCode::OK, &json!({ "currentUser": current })))
+}
+
+fn mailbox(e: actix::MailboxError) -> ApiError {
+    tracing::warn!(error = %e, "user supervisor unreachable");
+    ApiError::Unavailable
+}

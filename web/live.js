@@ -1,0 +1,194 @@
+// Live ticket availability: an in-memory store of tickets kept in sync with
+// the server's WebSocket feed (`/api/tickets/live`), reconnecting with
+// exponential backoff whenever the connection drops (e.g. a server restart).
+
+/**
+ * The tickets the UI knows about, in the server's order (oldest first; new
+ * tickets are appended). Emits:
+ *  - 'reset'   {changed: Set<id>, removed: Set<id>, initial: boolean}  whole list replaced
+ *  - 'ticket'  {ticket, previous}                                       one ticket upserted
+ *  - 'deleted' {id, previous}                                           one ticket removed
+ */
+export class TicketStore extends EventTarget {
+  constructor() {
+    super();
+    /** @type {Map<string, object>} */
+    this.tickets = new Map();
+    /** True once a full list has been loaded (HTTP or snapshot). */
+    this.ready = false;
+    /** Grows with every snapshot, so a slower HTTP load can tell it is stale. */
+    this.generation = 0;
+  }
+
+  get(id) {
+    return this.tickets.get(String(id));
+  }
+
+  list() {
+    return [...this.tickets.values()];
+  }
+
+  /** Replaces every ticket (a snapshot, or a full HTTP load). */
+  replaceAll(tickets, { fromSnapshot = false } = {}) {
+    const initial = !this.ready;
+    const previous = this.tickets;
+    const next = new Map();
+    const changed = new Set();
+    for (const t of tickets) {
+      if (!t || t.id == null) continue;
+      const id = String(t.id);
+      const old = previous.get(id);
+      // A snapshot is the truth; an HTTP list must not roll a newer version back.
+      if (!fromSnapshot && old && old.version > t.version) {
+        next.set(id, old);
+        continue;
+      }
+      next.set(id, t);
+      if (!old || old.version !== t.version) changed.add(id);
+    }
+    const removed = new Set([...previous.keys()].filter((id) => !next.has(id)));
+    this.tickets = next;
+    this.ready = true;
+    if (fromSnapshot) this.generation++;
+    this.dispatchEvent(new CustomEvent('reset', { detail: { changed, removed, initial } }));
+  }
+
+  /** Applies a change if it is newer than what is shown. Returns true if applied. */
+  upsert(ticket) {
+    if (!ticket || ticket.id == null) return false;
+    const id = String(ticket.id);
+    const previous = this.tickets.get(id);
+    if (previous && !(Number(ticket.version) > Number(previous.version))) return false;
+    this.tickets.set(id, ticket);
+    this.dispatchEvent(new CustomEvent('ticket', { detail: { ticket, previous } }));
+    return true;
+  }
+
+  remove(id) {
+    const key = String(id);
+    const previous = this.tickets.get(key);
+    if (!previous) return false;
+    this.tickets.delete(key);
+    this.dispatchEvent(new CustomEvent('deleted', { detail: { id: key, previous } }));
+    return true;
+  }
+}
+
+/**
+ * Keeps one WebSocket open to the live feed and feeds `store`.
+ * `onState(state)` is called with 'live' or 'reconnecting'
+ * (plus `{attempt, firstConnect}` details) whenever the state changes.
+ */
+export class LiveFeed {
+  constructor(store, onState) {
+    this.store = store;
+    this.onState = onState;
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = null;
+    this.state = 'reconnecting';
+    this.everConnected = false;
+    this.stopped = false;
+    this.url = LiveFeed.url();
+  }
+
+  static url() {
+    const u = new URL('api/tickets/live', document.baseURI);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.hash = '';
+    return u.href;
+  }
+
+  get connected() {
+    return this.state === 'live';
+  }
+
+  start() {
+    this.stopped = false;
+    window.addEventListener('online', () => this.reconnectNow());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && !this.ws) this.reconnectNow();
+    });
+    this.open();
+  }
+
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.onState?.(state, { attempt: this.attempt, everConnected: this.everConnected });
+  }
+
+  open() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      if (this.ws !== ws) return;
+      this.everConnected = true;
+      this.setState('live');
+    });
+    ws.addEventListener('message', (event) => {
+      if (this.ws !== ws) return;
+      this.handle(event.data);
+    });
+    ws.addEventListener('close', () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.setState('reconnecting');
+      this.scheduleReconnect();
+    });
+    // An 'error' is always followed by 'close'; nothing to do here.
+    ws.addEventListener('error', () => {});
+  }
+
+  handle(raw) {
+    if (typeof raw !== 'string') return;
+    let msg;
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    switch (msg?.type) {
+      case 'snapshot':
+        // A healthy connection: the next drop starts the backoff afresh.
+        this.attempt = 0;
+        this.store.replaceAll(Array.isArray(msg.tickets) ? msg.tickets : [], { fromSnapshot: true });
+        break;
+      case 'ticket':
+        this.store.upsert(msg.ticket);
+        break;
+      case 'deleted':
+        this.store.remove(msg.id);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Backoff: 0.5 s, 1 s, 2 s, 4 s, 8 s, then every 10 s, each with jitter. */
+  scheduleReconnect() {
+    if (this.stopped || this.timer) return;
+    const base = Math.min(10_000, 500 * 2 ** this.attempt);
+    const delay = base * (0.75 + Math.random() * 0.5);
+    this.attempt++;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.open();
+    }, delay);
+  }
+
+  reconnectNow() {
+    if (this.stopped || this.ws) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.open();
+  }
+}
