@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
-use crate::actors::{Core, LiveHub, OrderSupervisor, ReadModel, Sessions, TicketSupervisor, UserSupervisor};
+use crate::actors::{Core, OrderSupervisor, ReadModel, Sessions, TicketSupervisor, UserSupervisor};
 use crate::config::Settings;
 use crate::domain::IdGenerator;
 use crate::http::auth::{Passwords, Tokens};
@@ -83,7 +83,6 @@ impl App {
         let core = Arc::new(Core {
             storage: storage.clone(),
             read_model: ReadModel::new(snapshot.tickets, snapshot.orders),
-            live: LiveHub::default(),
             ids: ids.clone(),
             gateway: Box::new(TestGateway),
             reservation_window: settings.reservation_window(),

@@ -23,21 +23,19 @@ impl Default for LiveHub {
 }
 
 impl LiveHub {
-    /// Publishes `{"type":"ticket","ticket":...}`.
-    pub fn ticket_changed(&self, t: &Ticket) {
-        self.publish(json!({"type": "ticket", "ticket": crate::views::ticket(t)}));
+    /// `{"type":"ticket","ticket":...}`, serialised once for everyone.
+    pub fn ticket_event(t: &Ticket) -> Bytes {
+        Bytes::from(json!({"type": "ticket", "ticket": crate::views::ticket(t)}).to_string())
     }
 
-    /// Publishes `{"type":"deleted","id":...}`.
-    pub fn ticket_deleted(&self, id: TicketId) {
-        self.publish(json!({"type": "deleted", "id": id.to_string()}));
+    /// `{"type":"deleted","id":...}`.
+    pub fn deleted_event(id: TicketId) -> Bytes {
+        Bytes::from(json!({"type": "deleted", "id": id.to_string()}).to_string())
     }
 
-    fn publish(&self, event: serde_json::Value) {
-        if self.tx.receiver_count() > 0 {
-            // No receivers is not an error: nobody is watching.
-            let _ = self.tx.send(Bytes::from(event.to_string()));
-        }
+    /// Sends `event` to every subscriber (none is fine: nobody watches).
+    pub fn publish(&self, event: Bytes) {
+        let _ = self.tx.send(event);
     }
 
     /// A new subscription; subscribe before taking the snapshot so no change

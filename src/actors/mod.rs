@@ -34,10 +34,8 @@ pub use users::{Sessions, UserSupervisor};
 pub struct Core {
     /// Durable state.
     pub storage: Storage,
-    /// Committed state for readers.
+    /// Committed state for readers, and the live change fan-out.
     pub read_model: ReadModel,
-    /// Live change fan-out.
-    pub live: LiveHub,
     /// Id source for new records.
     pub ids: std::sync::Arc<IdGenerator>,
     /// Where payments are taken.

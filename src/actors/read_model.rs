@@ -6,6 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
 
+use tokio::sync::broadcast;
+
+use super::live::LiveHub;
 use crate::domain::{Order, OrderId, Ticket, TicketId, TicketStatus, UserId};
 
 /// Which tickets a list wants.
@@ -25,10 +28,14 @@ struct Index {
     available: BTreeSet<TicketId>,
 }
 
-/// Committed state for readers; cheap concurrent reads.
+/// Committed state for readers; cheap concurrent reads. Each change is
+/// published to the live hub while the index is locked for writing, and a
+/// live subscription starts with a snapshot taken under the read lock, so a
+/// subscriber sees every change exactly once: in its snapshot or after it.
 #[derive(Default)]
 pub struct ReadModel {
     index: RwLock<Index>,
+    live: LiveHub,
 }
 
 impl ReadModel {
@@ -49,12 +56,13 @@ impl ReadModel {
 
     /// Records a ticket's new state.
     pub fn put_ticket(&self, t: Ticket) {
-        self.index.write().expect("read model lock").put_ticket(t);
+        self.put(Some(t), &[]);
     }
 
     /// Records a changed ticket and its changed orders at once, so readers
     /// never see one without the other.
     pub fn put(&self, t: Option<Ticket>, orders: &[Order]) {
+        let event = t.as_ref().map(LiveHub::ticket_event);
         let mut ix = self.index.write().expect("read model lock");
         if let Some(t) = t {
             ix.put_ticket(t);
@@ -62,16 +70,33 @@ impl ReadModel {
         for o in orders {
             ix.put_order(o.clone());
         }
+        if let Some(event) = event {
+            self.live.publish(event);
+        }
     }
 
     /// Forgets a deleted ticket (its orders stay, for their buyers' history).
     pub fn remove_ticket(&self, id: TicketId, orders: &[Order]) {
+        let event = LiveHub::deleted_event(id);
         let mut ix = self.index.write().expect("read model lock");
         ix.tickets.remove(&id);
         ix.available.remove(&id);
         for o in orders {
             ix.put_order(o.clone());
         }
+        self.live.publish(event);
+    }
+
+    /// Every ticket, and a subscription to every change after them.
+    pub fn subscribe(&self) -> (Vec<Ticket>, broadcast::Receiver<bytes::Bytes>) {
+        let ix = self.index.read().expect("read model lock");
+        let rx = self.live.subscribe();
+        (ix.tickets.values().cloned().collect(), rx)
+    }
+
+    /// Current live subscribers.
+    pub fn subscribers(&self) -> usize {
+        self.live.subscribers()
     }
 
     /// One ticket.

@@ -108,10 +108,7 @@ impl TicketActor {
                 .into_actor(self)
                 .map(move |res, act, _| {
                     let ticket = changes.ticket_changed.then(|| act.seat.ticket.clone());
-                    act.core.read_model.put(ticket.clone(), &changes.orders);
-                    if let Some(t) = &ticket {
-                        act.core.live.ticket_changed(t);
-                    }
+                    act.core.read_model.put(ticket, &changes.orders);
                     res.map_err(CommandError::from)
                 }),
         )
@@ -308,7 +305,6 @@ impl Handler<Delete> for TicketActor {
                 .into_actor(self)
                 .map(move |res, act, ctx| {
                     act.core.read_model.remove_ticket(id, &changes.orders);
-                    act.core.live.ticket_deleted(id);
                     ctx.stop();
                     res.map_err(CommandError::from)
                 }),

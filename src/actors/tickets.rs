@@ -131,7 +131,6 @@ impl TicketSupervisor {
         let ticket = Ticket::new(TicketId(self.core.ids.next()), seller, title, price, date);
         self.core.storage.commit(vec![Write::Ticket(ticket.clone())]).await?;
         self.core.read_model.put_ticket(ticket.clone());
-        self.core.live.ticket_changed(&ticket);
         Ok(ticket)
     }
 

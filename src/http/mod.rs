@@ -6,10 +6,12 @@
 pub mod auth;
 pub mod error;
 pub mod limits;
+pub mod live;
 pub mod orders;
 pub mod payments;
 pub mod request;
 pub mod tickets;
+pub mod ui;
 pub mod users;
 
 use std::convert::Infallible;
@@ -146,9 +148,29 @@ pub fn routes(
                 Err(e) => e.into_response(),
             }
         });
-    health
+    let live = warp::path!("api" / "tickets" / "live")
+        .and(warp::get())
+        .and(warp::ws())
+        .and(with_core(&state))
+        .map(live::upgrade);
+    let ui = warp::get()
+        .and(warp::path::full())
+        .and_then(|path: warp::path::FullPath| async move {
+            ui::file(path.as_str().trim_start_matches('/')).ok_or_else(warp::reject::not_found)
+        });
+    live.or(health)
+        .unify()
         .or(api)
+        .unify()
+        .or(ui)
         .unify()
         .or(warp::any().map(|| ApiError::NotFound.into_response()))
         .unify()
+}
+
+fn with_core(
+    state: &Arc<State>,
+) -> impl Filter<Extract = (Arc<Core>,), Error = Infallible> + Clone + Send + Sync + 'static {
+    let core = state.core.clone();
+    warp::any().map(move || core.clone())
 }
