@@ -99,8 +99,10 @@ impl App {
             .spawn(move || {
                 let system = actix::System::new();
                 let arbiters: Vec<actix::Arbiter> = system.block_on(async move {
-                    let arbiters: Vec<actix::Arbiter> = (0..cores).map(|_| actix::Arbiter::new()).collect();
-                    let users_addr = actix::Actor::start(UserSupervisor::new(user_storage, user_ids, users));
+                    let arbiters: Vec<actix::Arbiter> =
+                        (0..cores).map(|_| actix::Arbiter::new()).collect();
+                    let users_addr =
+                        actix::Actor::start(UserSupervisor::new(user_storage, user_ids, users));
                     let handles = arbiters.iter().map(|a| a.handle()).collect::<Vec<_>>();
                     let _ = ready_tx.send((handles, users_addr, actix::System::current()));
                     arbiters

@@ -58,7 +58,13 @@ mod tests {
         let p = Price::from_cents(100).unwrap();
         assert!(g.charge("tok_visa", p, OrderId(1)).await.is_ok());
         assert!(g.charge("tok_mastercard", p, OrderId(1)).await.is_ok());
-        assert_eq!(g.charge("tok_chargeDeclined", p, OrderId(1)).await, Err(PaymentError::Declined));
-        assert_eq!(g.charge("4242424242424242", p, OrderId(1)).await, Err(PaymentError::InvalidToken));
+        assert_eq!(
+            g.charge("tok_chargeDeclined", p, OrderId(1)).await,
+            Err(PaymentError::Declined)
+        );
+        assert_eq!(
+            g.charge("4242424242424242", p, OrderId(1)).await,
+            Err(PaymentError::InvalidToken)
+        );
     }
 }

@@ -30,7 +30,11 @@ impl OrderSupervisor {
 
     /// The order `id` if `by` bought it (`NotOwner` otherwise).
     pub fn get(&self, id: OrderId, by: UserId) -> Result<Order, CommandError> {
-        let order = self.core.read_model.order(id).ok_or(CommandError::NotFound)?;
+        let order = self
+            .core
+            .read_model
+            .order(id)
+            .ok_or(CommandError::NotFound)?;
         if order.buyer != by {
             return Err(DomainError::NotOwner.into());
         }
@@ -60,13 +64,22 @@ impl OrderSupervisor {
     }
 
     /// The buyer pays for a held order.
-    pub async fn pay(&self, id: OrderId, by: UserId, token: String) -> Result<Payment, CommandError> {
+    pub async fn pay(
+        &self,
+        id: OrderId,
+        by: UserId,
+        token: String,
+    ) -> Result<Payment, CommandError> {
         let order = self.get(id, by)?;
         match order.status {
             OrderStatus::Cancelled => Err(DomainError::PayCancelled.into()),
             OrderStatus::Complete => Err(DomainError::AlreadyPaid.into()),
             _ => {
-                let msg = Pay { order_id: id, by, token };
+                let msg = Pay {
+                    order_id: id,
+                    by,
+                    token,
+                };
                 match self.tickets.send(order.ticket.id, msg).await {
                     Err(CommandError::NotFound) => Err(DomainError::PayCancelled.into()),
                     other => other,

@@ -101,11 +101,21 @@ impl ReadModel {
 
     /// One ticket.
     pub fn ticket(&self, id: TicketId) -> Option<Ticket> {
-        self.index.read().expect("read model lock").tickets.get(&id).cloned()
+        self.index
+            .read()
+            .expect("read model lock")
+            .tickets
+            .get(&id)
+            .cloned()
     }
 
     /// Up to `limit` tickets after `after`, oldest first.
-    pub fn tickets(&self, filter: TicketFilter, after: Option<TicketId>, limit: usize) -> Vec<Ticket> {
+    pub fn tickets(
+        &self,
+        filter: TicketFilter,
+        after: Option<TicketId>,
+        limit: usize,
+    ) -> Vec<Ticket> {
         use std::ops::Bound::{Excluded, Unbounded};
         let ix = self.index.read().expect("read model lock");
         let lower = after.map_or(Unbounded, Excluded);
@@ -132,7 +142,12 @@ impl ReadModel {
 
     /// One order.
     pub fn order(&self, id: OrderId) -> Option<Order> {
-        self.index.read().expect("read model lock").orders.get(&id).cloned()
+        self.index
+            .read()
+            .expect("read model lock")
+            .orders
+            .get(&id)
+            .cloned()
     }
 
     /// A buyer's orders, newest first.
@@ -140,7 +155,12 @@ impl ReadModel {
         let ix = self.index.read().expect("read model lock");
         ix.orders_by_buyer
             .get(&buyer)
-            .map(|ids| ids.iter().rev().filter_map(|id| ix.orders.get(id).cloned()).collect())
+            .map(|ids| {
+                ids.iter()
+                    .rev()
+                    .filter_map(|id| ix.orders.get(id).cloned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -161,7 +181,10 @@ impl Index {
     }
 
     fn put_order(&mut self, o: Order) {
-        self.orders_by_buyer.entry(o.buyer).or_default().insert(o.id);
+        self.orders_by_buyer
+            .entry(o.buyer)
+            .or_default()
+            .insert(o.id);
         self.orders.insert(o.id, o);
     }
 }

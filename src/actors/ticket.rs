@@ -114,7 +114,9 @@ impl TicketActor {
         )
     }
 
-    fn fail<T: 'static>(e: impl Into<CommandError>) -> AtomicResponse<Self, Result<T, CommandError>> {
+    fn fail<T: 'static>(
+        e: impl Into<CommandError>,
+    ) -> AtomicResponse<Self, Result<T, CommandError>> {
         AtomicResponse::new(Box::pin(fut::ready(Err(e.into()))))
     }
 }
@@ -154,9 +156,9 @@ impl Handler<Reserve> for TicketActor {
             Ok(changes) => {
                 let order = seat.order.clone();
                 let step = self.commit(seat, changes, Vec::new(), ctx);
-                AtomicResponse::new(Box::pin(step.map(move |res, _, _| {
-                    res.and(order.ok_or(CommandError::NotFound))
-                })))
+                AtomicResponse::new(Box::pin(
+                    step.map(move |res, _, _| res.and(order.ok_or(CommandError::NotFound))),
+                ))
             }
         }
     }

@@ -92,7 +92,11 @@ impl TicketSupervisor {
             .storage
             .load_seat(id)?
             .ok_or(CommandError::NotFound)?;
-        let actor = TicketActor::new(Seat { ticket, order }, self.core.clone(), self.registry.clone());
+        let actor = TicketActor::new(
+            Seat { ticket, order },
+            self.core.clone(),
+            self.registry.clone(),
+        );
         let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
         let addr = TicketActor::start_in_arbiter(&self.arbiters[n], move |_| actor);
         actors.insert(id, addr.clone());
@@ -129,7 +133,10 @@ impl TicketSupervisor {
         date: EventDate,
     ) -> Result<Ticket, CommandError> {
         let ticket = Ticket::new(TicketId(self.core.ids.next()), seller, title, price, date);
-        self.core.storage.commit(vec![Write::Ticket(ticket.clone())]).await?;
+        self.core
+            .storage
+            .commit(vec![Write::Ticket(ticket.clone())])
+            .await?;
         self.core.read_model.put_ticket(ticket.clone());
         Ok(ticket)
     }

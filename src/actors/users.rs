@@ -18,7 +18,6 @@ pub struct UserSupervisor {
     by_email: HashMap<Email, User>,
 }
 
-
 impl UserSupervisor {
     /// An index over `users` (from storage at start-up).
     pub fn new(storage: Storage, ids: Arc<IdGenerator>, users: Vec<User>) -> Self {
@@ -104,7 +103,10 @@ impl Sessions {
 
     /// Whether `sid` was signed out.
     pub fn is_revoked(&self, sid: SessionId) -> bool {
-        self.revoked.read().expect("sessions lock").contains_key(&sid)
+        self.revoked
+            .read()
+            .expect("sessions lock")
+            .contains_key(&sid)
     }
 
     /// Signs `sid` out for good (durably); forgets revocations that expired.

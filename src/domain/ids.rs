@@ -60,7 +60,11 @@ id_type!(
 );
 
 fn parse_hex(s: &str) -> Result<u64, ()> {
-    if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() != 16
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(());
     }
     u64::from_str_radix(s, 16).map_err(|_| ())
@@ -110,7 +114,14 @@ mod tests {
         let id = TicketId(0x0123_4567_89ab_cdef);
         assert_eq!(id.to_string(), "0123456789abcdef");
         assert_eq!("0123456789abcdef".parse::<TicketId>(), Ok(id));
-        for bad in ["", "0123456789ABCDEF", "0123456789abcde", "../../etc/passwd", "0123456789abcdefa", "+123456789abcdef"] {
+        for bad in [
+            "",
+            "0123456789ABCDEF",
+            "0123456789abcde",
+            "../../etc/passwd",
+            "0123456789abcdefa",
+            "+123456789abcdef",
+        ] {
             assert!(bad.parse::<TicketId>().is_err(), "{bad}");
         }
     }

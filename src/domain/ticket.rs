@@ -301,7 +301,10 @@ mod tests {
         assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
         assert_eq!(ch.orders[0].id, OrderId(1));
         assert_eq!(ch.orders[1].id, OrderId(2));
-        assert_eq!(s.ticket.version, 3, "release and reservation are two changes");
+        assert_eq!(
+            s.ticket.version, 3,
+            "release and reservation are two changes"
+        );
         assert_eq!(s.ticket.order_id, Some(OrderId(2)));
     }
 
@@ -328,11 +331,15 @@ mod tests {
         let mut s = seat();
         s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
         assert_eq!(
-            s.check_payable(OrderId(1), BOB, Timestamp(1)).1.unwrap_err(),
+            s.check_payable(OrderId(1), BOB, Timestamp(1))
+                .1
+                .unwrap_err(),
             DomainError::NotOwner
         );
         assert_eq!(
-            s.check_payable(OrderId(9), ANN, Timestamp(1)).1.unwrap_err(),
+            s.check_payable(OrderId(9), ANN, Timestamp(1))
+                .1
+                .unwrap_err(),
             DomainError::PayCancelled
         );
         let price = s.check_payable(OrderId(1), ANN, Timestamp(1)).1.unwrap();
@@ -341,7 +348,9 @@ mod tests {
         assert_eq!(ch.orders[0].status, OrderStatus::Complete);
         assert_eq!(ch.orders[0].ticket.version, 2);
         assert_eq!(
-            s.check_payable(OrderId(1), ANN, Timestamp(2)).1.unwrap_err(),
+            s.check_payable(OrderId(1), ANN, Timestamp(2))
+                .1
+                .unwrap_err(),
             DomainError::AlreadyPaid
         );
     }
@@ -379,15 +388,22 @@ mod tests {
             s.edit(ANN, title.clone(), price, EventDate(None), Timestamp(0)),
             Err(DomainError::NotOwner)
         );
-        s.edit(SELLER, title.clone(), price, EventDate(None), Timestamp(0)).unwrap();
+        s.edit(SELLER, title.clone(), price, EventDate(None), Timestamp(0))
+            .unwrap();
         assert_eq!(s.ticket.version, 1);
         s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
         assert_eq!(
             s.edit(SELLER, title, price, EventDate(None), Timestamp(1)),
             Err(DomainError::EditWhileReserved)
         );
-        assert_eq!(s.check_deletable(SELLER, Timestamp(1)), Err(DomainError::DeleteWhileReserved));
-        assert_eq!(s.check_deletable(ANN, Timestamp(1)), Err(DomainError::NotOwner));
+        assert_eq!(
+            s.check_deletable(SELLER, Timestamp(1)),
+            Err(DomainError::DeleteWhileReserved)
+        );
+        assert_eq!(
+            s.check_deletable(ANN, Timestamp(1)),
+            Err(DomainError::NotOwner)
+        );
         assert!(s.check_deletable(SELLER, Timestamp(0).plus(WINDOW)).is_ok());
     }
 }

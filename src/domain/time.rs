@@ -19,7 +19,10 @@ impl Timestamp {
 
     /// This instant plus `d`.
     pub fn plus(self, d: std::time::Duration) -> Self {
-        Timestamp(self.0.saturating_add(d.as_millis().min(i64::MAX as u128) as i64))
+        Timestamp(
+            self.0
+                .saturating_add(d.as_millis().min(i64::MAX as u128) as i64),
+        )
     }
 
     /// Time from `self` until `later`, zero when `later` has passed.

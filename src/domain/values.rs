@@ -153,7 +153,7 @@ impl Price {
     /// The price as a JSON number of the major unit (`12.5`): the shortest
     /// decimal that round-trips, so `9999` cents prints as `99.99`.
     pub fn to_json(self) -> Value {
-        if self.0 % 100 == 0 {
+        if self.0.is_multiple_of(100) {
             Value::from(self.0 / 100)
         } else {
             Value::from(self.0 as f64 / 100.0)
@@ -200,8 +200,20 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
-        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@@example.com", "a@.com"] {
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@@example.com",
+            "a@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -214,7 +226,10 @@ mod tests {
         assert!(Password::parse(&"a".repeat(73)).is_err());
         // 25 three-byte characters are 75 bytes.
         assert!(Password::parse(&"€".repeat(25)).is_err());
-        assert_eq!(format!("{:?}", Password::parse("secret-pass").unwrap()), "Password(..)");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-pass").unwrap()),
+            "Password(..)"
+        );
     }
 
     #[test]
@@ -234,7 +249,18 @@ mod tests {
         assert_eq!(p(json!("12.50")), Ok(1250));
         assert_eq!(p(json!(20.0)), Ok(2000));
         assert_eq!(p(json!(1_000_000)), Ok(100_000_000));
-        for bad in [json!(0), json!(-5), json!(1.005), json!("abc"), json!(1e20), json!(1_000_000.01), json!(null), json!(true), json!("1e3"), json!("")] {
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!(1.005),
+            json!("abc"),
+            json!(1e20),
+            json!(1_000_000.01),
+            json!(null),
+            json!(true),
+            json!("1e3"),
+            json!(""),
+        ] {
             assert!(p(bad.clone()).is_err(), "{bad}");
         }
         assert_eq!(Price::from_cents(1250).unwrap().to_json(), json!(12.5));
@@ -245,7 +271,10 @@ mod tests {
     #[test]
     fn dates_are_optional_rfc3339() {
         assert_eq!(EventDate::from_json(None), Ok(EventDate(None)));
-        assert_eq!(EventDate::from_json(Some(&json!(null))), Ok(EventDate(None)));
+        assert_eq!(
+            EventDate::from_json(Some(&json!(null))),
+            Ok(EventDate(None))
+        );
         let d = EventDate::from_json(Some(&json!("2026-11-24T18:30:00Z"))).unwrap();
         assert_eq!(d.to_json(), json!("2026-11-24T18:30:00Z"));
         assert!(EventDate::from_json(Some(&json!("tomorrow"))).is_err());

@@ -146,7 +146,10 @@ fn session_cookie(req: &ApiRequest) -> Option<&str> {
 /// and an `Origin` other than the one the browser used to reach us (`Host`,
 /// or `X-Forwarded-Host` behind a proxy).
 pub fn check_origin(req: &ApiRequest) -> Result<(), ApiError> {
-    let writes = matches!(req.method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
+    let writes = matches!(
+        req.method,
+        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+    );
     if !writes || session_cookie(req).is_none() {
         return Ok(());
     }
@@ -174,7 +177,11 @@ fn origin_authority(origin: &str) -> Option<String> {
     }
     let default = if scheme == "https" { ":443" } else { ":80" };
     let rest = rest.to_ascii_lowercase();
-    Some(rest.strip_suffix(default).map(str::to_owned).unwrap_or(rest))
+    Some(
+        rest.strip_suffix(default)
+            .map(str::to_owned)
+            .unwrap_or(rest),
+    )
 }
 
 fn strip_default_port(authority: &str) -> &str {
@@ -200,7 +207,8 @@ impl Passwords {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let dummy_hash = bcrypt::hash(random, cost).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let dummy_hash =
+            bcrypt::hash(random, cost).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Passwords {
             cost,
             permits: Semaphore::new(cores),
@@ -253,8 +261,14 @@ mod tests {
 
     #[test]
     fn origins_compare_by_authority_with_default_ports() {
-        assert_eq!(origin_authority("http://localhost:3000").as_deref(), Some("localhost:3000"));
-        assert_eq!(origin_authority("https://Example.com:443").as_deref(), Some("example.com"));
+        assert_eq!(
+            origin_authority("http://localhost:3000").as_deref(),
+            Some("localhost:3000")
+        );
+        assert_eq!(
+            origin_authority("https://Example.com:443").as_deref(),
+            Some("example.com")
+        );
         assert_eq!(origin_authority("null"), None);
         assert_eq!(origin_authority("ftp://x"), None);
         assert_eq!(strip_default_port("example.com:80"), "example.com");

@@ -136,28 +136,43 @@ pub fn routes(
     let api = warp::path("api")
         .and(warp::method())
         .and(warp::path::full())
-        .and(warp::query::raw().map(Some).or(warp::any().map(|| None)).unify())
+        .and(
+            warp::query::raw()
+                .map(Some)
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
         .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
         .and(warp::body::stream())
         .and(with_state)
-        .then(|method, path: warp::path::FullPath, query, headers, remote, body, state| async move {
-            let req = ApiRequest::new(method, path.as_str(), query, headers, remote, request::box_body(body));
-            match dispatch(state, req).await {
-                Ok(res) => res,
-                Err(e) => e.into_response(),
-            }
-        });
+        .then(
+            |method, path: warp::path::FullPath, query, headers, remote, body, state| async move {
+                let req = ApiRequest::new(
+                    method,
+                    path.as_str(),
+                    query,
+                    headers,
+                    remote,
+                    request::box_body(body),
+                );
+                match dispatch(state, req).await {
+                    Ok(res) => res,
+                    Err(e) => e.into_response(),
+                }
+            },
+        );
     let live = warp::path!("api" / "tickets" / "live")
         .and(warp::get())
         .and(warp::ws())
         .and(with_core(&state))
         .map(live::upgrade);
-    let ui = warp::get()
-        .and(warp::path::full())
-        .and_then(|path: warp::path::FullPath| async move {
-            ui::file(path.as_str().trim_start_matches('/')).ok_or_else(warp::reject::not_found)
-        });
+    let ui =
+        warp::get()
+            .and(warp::path::full())
+            .and_then(|path: warp::path::FullPath| async move {
+                ui::file(path.as_str().trim_start_matches('/')).ok_or_else(warp::reject::not_found)
+            });
     live.or(health)
         .unify()
         .or(api)

@@ -18,11 +18,16 @@ pub async fn create(state: &State, mut req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
     let body = req.json().await?;
     let mut f = Fields::new(&body);
-    let ticket = f.string("ticketId", "TicketId must be provided").map(str::to_owned);
+    let ticket = f
+        .string("ticketId", "TicketId must be provided")
+        .map(str::to_owned);
     f.finish()?;
     let ticket = ticket_id(ticket.expect("checked").trim())?;
     let order = state.orders.reserve(ticket, caller.user_id).await?;
-    Ok(reply::json(StatusCode::CREATED, &crate::views::order(&order)))
+    Ok(reply::json(
+        StatusCode::CREATED,
+        &crate::views::order(&order),
+    ))
 }
 
 /// GET `/api/orders` → the caller's orders, newest first.

@@ -11,13 +11,20 @@ pub async fn create(state: &State, mut req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
     let body = req.json().await?;
     let mut f = Fields::new(&body);
-    let order = f.string("orderId", "OrderId must be provided").map(str::to_owned);
-    let token = f.string("token", "Token must be provided").map(str::to_owned);
+    let order = f
+        .string("orderId", "OrderId must be provided")
+        .map(str::to_owned);
+    let token = f
+        .string("token", "Token must be provided")
+        .map(str::to_owned);
     f.finish()?;
     let order = order_id(order.expect("checked").trim())?;
     let payment = state
         .orders
         .pay(order, caller.user_id, token.expect("checked"))
         .await?;
-    Ok(reply::json(StatusCode::CREATED, &crate::views::payment(&payment)))
+    Ok(reply::json(
+        StatusCode::CREATED,
+        &crate::views::payment(&payment),
+    ))
 }

@@ -79,7 +79,10 @@ impl ApiRequest {
     /// must be `application/json` (415), at most 64 KiB (413), valid JSON
     /// (400) and an object (400).
     pub async fn json(&mut self) -> Result<Map<String, Value>, ApiError> {
-        if let Some(len) = self.header("content-length").and_then(|l| l.parse::<u64>().ok()) {
+        if let Some(len) = self
+            .header("content-length")
+            .and_then(|l| l.parse::<u64>().ok())
+        {
             if len > MAX_BODY as u64 {
                 return Err(ApiError::PayloadTooLarge);
             }
@@ -115,7 +118,8 @@ impl ApiRequest {
         };
         let mut buf = BytesMut::new();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
             if buf.len() + chunk.len() > MAX_BODY {
                 return Err(ApiError::PayloadTooLarge);
             }

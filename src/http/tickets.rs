@@ -21,10 +21,16 @@ async fn ticket_fields(req: &mut ApiRequest) -> Result<(Title, Price, EventDate)
         Some(serde_json::Value::String(s)) => f.parse(Title::parse(s)),
         _ => f.parse(Title::parse("")),
     };
-    let price = f.parse(Price::from_json(f.raw("price").unwrap_or(&serde_json::Value::Null)));
+    let price = f.parse(Price::from_json(
+        f.raw("price").unwrap_or(&serde_json::Value::Null),
+    ));
     let date = f.parse(EventDate::from_json(f.raw("date")));
     f.finish()?;
-    Ok((title.expect("checked"), price.expect("checked"), date.expect("checked")))
+    Ok((
+        title.expect("checked"),
+        price.expect("checked"),
+        date.expect("checked"),
+    ))
 }
 
 /// The ticket id in the path (404 when it cannot be one).
@@ -36,8 +42,14 @@ pub fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
 pub async fn create(state: &State, mut req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
     let (title, price, date) = ticket_fields(&mut req).await?;
-    let ticket = state.tickets.create(caller.user_id, title, price, date).await?;
-    Ok(reply::json(StatusCode::CREATED, &crate::views::ticket(&ticket)))
+    let ticket = state
+        .tickets
+        .create(caller.user_id, title, price, date)
+        .await?;
+    Ok(reply::json(
+        StatusCode::CREATED,
+        &crate::views::ticket(&ticket),
+    ))
 }
 
 /// GET `/api/tickets[?status=any&limit=&after=]` → 200 array, oldest first.
@@ -68,7 +80,11 @@ pub async fn list(state: &State, req: ApiRequest) -> Reply {
 
 /// GET `/api/tickets/:id` → 200 ticket | 404.
 pub async fn show(state: &State, id: &str) -> Reply {
-    let ticket = state.core.read_model.ticket(ticket_id(id)?).ok_or(ApiError::NotFound)?;
+    let ticket = state
+        .core
+        .read_model
+        .ticket(ticket_id(id)?)
+        .ok_or(ApiError::NotFound)?;
     Ok(reply::json(StatusCode::OK, &crate::views::ticket(&ticket)))
 }
 
@@ -99,6 +115,9 @@ pub async fn delete(state: &State, req: ApiRequest, id: &str) -> Reply {
     if current.seller != caller.user_id {
         return Err(ApiError::Unauthorized);
     }
-    state.tickets.send(id, Delete { by: caller.user_id }).await?;
+    state
+        .tickets
+        .send(id, Delete { by: caller.user_id })
+        .await?;
     Ok(reply::empty(StatusCode::NO_CONTENT))
 }

@@ -7,14 +7,46 @@ use warp::Reply as _;
 
 /// `(path, content type, bytes)` of every UI file.
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("index.html", "text/html; charset=utf-8", include_bytes!("../../web/index.html")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../web/app.js")),
-    ("api.js", "text/javascript; charset=utf-8", include_bytes!("../../web/api.js")),
-    ("dom.js", "text/javascript; charset=utf-8", include_bytes!("../../web/dom.js")),
-    ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../web/live.js")),
-    ("views.js", "text/javascript; charset=utf-8", include_bytes!("../../web/views.js")),
-    ("style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),
-    ("favicon.svg", "image/svg+xml", include_bytes!("../../web/favicon.svg")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../../web/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/app.js"),
+    ),
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/api.js"),
+    ),
+    (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/dom.js"),
+    ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/live.js"),
+    ),
+    (
+        "views.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/views.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../web/style.css"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../web/favicon.svg"),
+    ),
 ];
 
 /// The file at `path` (`""` is `index.html`), if it is one of ours.
@@ -25,7 +57,10 @@ pub fn file(path: &str) -> Option<warp::reply::Response> {
     let headers = res.headers_mut();
     headers.insert("content-type", HeaderValue::from_static(content_type));
     headers.insert("cache-control", HeaderValue::from_static("no-cache"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     headers.insert(
         "content-security-policy",
@@ -45,7 +80,13 @@ mod tests {
     fn only_listed_files_are_served() {
         assert!(file("").is_some());
         assert!(file("app.js").is_some());
-        for bad in ["../Cargo.toml", "/etc/passwd", "web/index.html", "src/main.rs", "index.html/.."] {
+        for bad in [
+            "../Cargo.toml",
+            "/etc/passwd",
+            "web/index.html",
+            "src/main.rs",
+            "index.html/..",
+        ] {
             assert!(file(bad).is_none(), "{bad}");
         }
     }

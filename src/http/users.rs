@@ -21,7 +21,9 @@ pub async fn signup(state: &State, mut req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(&req))?;
     let body = req.json().await?;
     let mut f = Fields::new(&body);
-    let email = f.string("email", "Email must be valid").and_then(|s| f.parse(Email::parse(s)));
+    let email = f
+        .string("email", "Email must be valid")
+        .and_then(|s| f.parse(Email::parse(s)));
     let password = match f.raw("password") {
         Some(serde_json::Value::String(s)) => f.parse(Password::parse(s)),
         _ => f.parse(Password::parse("")),
@@ -30,7 +32,13 @@ pub async fn signup(state: &State, mut req: ApiRequest) -> Reply {
     let (email, password) = (email.expect("checked"), password.expect("checked"));
 
     // Cheap refusal before paying for a hash; Register checks again.
-    if state.users.send(FindByEmail(email.clone())).await.map_err(mailbox)?.is_some() {
+    if state
+        .users
+        .send(FindByEmail(email.clone()))
+        .await
+        .map_err(mailbox)?
+        .is_some()
+    {
         return Err(crate::domain::DomainError::EmailInUse.into());
     }
     let password_hash = state.passwords.hash(password).await?;
@@ -57,13 +65,19 @@ pub async fn signin(state: &State, mut req: ApiRequest) -> Reply {
     let body = req.json().await?;
     let mut f = Fields::new(&body);
     let email = f.string("email", "Email must be valid").map(str::to_owned);
-    let password = f.string("password", "You must supply a password").map(str::to_owned);
+    let password = f
+        .string("password", "You must supply a password")
+        .map(str::to_owned);
     f.finish()?;
     let (email, password) = (email.expect("checked"), password.expect("checked"));
     let email = parse_email(&email)?;
 
     state.limits.failed_signins.check(&email)?;
-    let user = state.users.send(FindByEmail(email.clone())).await.map_err(mailbox)?;
+    let user = state
+        .users
+        .send(FindByEmail(email.clone()))
+        .await
+        .map_err(mailbox)?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let ok = state.passwords.verify(password, hash).await?;
     let user = match (ok, user) {
@@ -84,7 +98,10 @@ pub async fn signin(state: &State, mut req: ApiRequest) -> Reply {
 /// POST `/api/users/signout` → 200 `{}`, cookie cleared, session revoked.
 pub async fn signout(state: &State, req: ApiRequest) -> Reply {
     if let Some(caller) = state.tokens.caller(&req) {
-        state.sessions.revoke(caller.session, caller.expires).await?;
+        state
+            .sessions
+            .revoke(caller.session, caller.expires)
+            .await?;
     }
     Ok(reply::with_cookie(
         reply::json(StatusCode::OK, &json!({})),
@@ -98,7 +115,10 @@ pub async fn current_user(state: &State, req: ApiRequest) -> Reply {
         .tokens
         .caller(&req)
         .map(|c| json!({"id": c.user_id.to_string(), "email": c.email}));
-    Ok(reply::json(StatusCode::OK, &json!({ "currentUser": current })))
+    Ok(reply::json(
+        StatusCode::OK,
+        &json!({ "currentUser": current }),
+    ))
 }
 
 fn mailbox(e: actix::MailboxError) -> ApiError {

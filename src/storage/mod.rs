@@ -78,6 +78,9 @@ pub struct Snapshot {
     pub max_id: u64,
 }
 
+/// Key-value pairs as a backend returns them.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A raw key-value store that can apply atomic batches and flush them to
 /// disk. The seam where another database could replace sled.
 pub trait Backend: Send + Sync + 'static {
@@ -86,7 +89,7 @@ pub trait Backend: Send + Sync + 'static {
     /// Makes everything applied so far durable.
     fn flush(&self) -> Result<(), StorageError>;
     /// Every pair whose key starts with `prefix`, in key order.
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn scan(&self, prefix: &[u8]) -> Result<Pairs, StorageError>;
     /// One value.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
     /// Whether the store holds no keys at all.
@@ -185,10 +188,13 @@ impl Storage {
             None => None,
             Some(oid) => {
                 let ok = key(Prefix::Order, oid.0);
-                let v = self.backend.get(&ok)?.ok_or_else(|| StorageError::Corrupt {
-                    key: format!("o/{oid}"),
-                    reason: format!("missing, but ticket {id} refers to it"),
-                })?;
+                let v = self
+                    .backend
+                    .get(&ok)?
+                    .ok_or_else(|| StorageError::Corrupt {
+                        key: format!("o/{oid}"),
+                        reason: format!("missing, but ticket {id} refers to it"),
+                    })?;
                 Some(decode(&ok, &v)?)
             }
         };

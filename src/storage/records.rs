@@ -105,7 +105,13 @@ mod tests {
         assert_eq!(decode::<Ticket>(&k, &bytes).unwrap(), t);
         let mut newer = bytes.clone();
         newer[0] = SCHEMA_VERSION + 1;
-        assert!(matches!(decode::<Ticket>(&k, &newer), Err(StorageError::Incompatible(_))));
-        assert!(matches!(decode::<Ticket>(&k, &bytes[..3]), Err(StorageError::Corrupt { .. })));
+        assert!(matches!(
+            decode::<Ticket>(&k, &newer),
+            Err(StorageError::Incompatible(_))
+        ));
+        assert!(matches!(
+            decode::<Ticket>(&k, &bytes[..3]),
+            Err(StorageError::Corrupt { .. })
+        ));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Backend, StorageError};
+use super::{Backend, Pairs, StorageError};
 
 /// A sled database used as a [`Backend`].
 pub struct SledBackend {
@@ -59,10 +59,13 @@ impl Backend for SledBackend {
         self.db.flush().map(|_| ()).map_err(unavailable)
     }
 
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan(&self, prefix: &[u8]) -> Result<Pairs, StorageError> {
         self.db
             .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(unavailable))
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(unavailable)
+            })
             .collect()
     }
 
