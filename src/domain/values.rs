@@ -166,11 +166,11 @@ impl Price {
 pub struct EventDate(pub Option<Timestamp>);
 
 impl EventDate {
-    /// From a JSON value: missing/null, or an RFC 3339 string.
+    /// From a JSON value: missing/null, or an RFC 3339 string (an empty
+    /// string is neither, and is refused).
     pub fn from_json(v: Option<&Value>) -> Result<Self, DomainError> {
         match v {
             None | Some(Value::Null) => Ok(EventDate(None)),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(EventDate(None)),
             Some(Value::String(s)) => Timestamp::parse_rfc3339(s.trim())
                 .map(|t| EventDate(Some(t)))
                 .ok_or(DomainError::Invalid {
