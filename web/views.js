@@ -381,7 +381,7 @@ async function authForm({ view, app, query, signal }, mode) {
     label: 'Password',
     type: 'password',
     autocomplete: isSignUp ? 'new-password' : 'current-password',
-    hint: isSignUp ? 'At least 8 characters.' : null,
+    hint: isSignUp ? '8 to 72 characters.' : null,
     required: true,
   });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', testid: `${mode}-submit` }, isSignUp ? 'Create account' : 'Sign in');
@@ -926,6 +926,7 @@ export async function orderDetail({ view, app, params: [id], signal }) {
     );
     holdBox.hidden = !(running || expired);
     holdBox.classList.toggle('is-expired', !running);
+    holdBox.querySelector('.hold-label').textContent = running ? 'Time left to pay' : 'Hold ended';
     holdBox.querySelector('.hold-until').textContent = Number.isNaN(expiresAt()) ? '' : `Held until ${formatTime(order.expiresAt)}`;
     expiredMsg.hidden = !expired;
     expiredMore.hidden = !expired || !(s === 'cancelled');
