@@ -668,7 +668,9 @@ export async function ticketDetail({ view, app, params: [id], signal }) {
             ? 'This ticket has been sold.'
             : 'Someone is holding this ticket. If their hold runs out it becomes available again, and this page updates by itself.';
       }
-      if (rel?.kind === 'seller') {
+      // The server refuses to edit or delete a held or sold ticket: offer
+      // neither then.
+      if (rel?.kind === 'seller' && ticket.status === 'available') {
         items.push(
           h('a', { class: 'btn btn-secondary', href: `#/tickets/${seg(ticket.id)}/edit`, testid: 'edit-link' }, 'Edit'),
           h('button', { type: 'button', class: 'btn btn-ghost-danger', testid: 'delete-button', onclick: () => { confirming = true; renderActions(); actions.querySelector('[data-testid="delete-confirm"]')?.focus(); } }, 'Delete'),
