@@ -110,14 +110,35 @@ impl Resp {
             .get("errors")
             .and_then(|e| e.as_array())
             .unwrap_or_else(|| panic!("{}: no `errors` array in {}", self.what, self.text));
-        assert!(!errors.is_empty(), "{}: empty `errors` in {}", self.what, self.text);
+        assert!(
+            !errors.is_empty(),
+            "{}: empty `errors` in {}",
+            self.what,
+            self.text
+        );
         for e in errors {
-            let m = e.get("message").and_then(|m| m.as_str()).unwrap_or_else(|| {
-                panic!("{}: error entry without a string message: {}", self.what, self.text)
-            });
-            assert!(!m.trim().is_empty(), "{}: empty message in {}", self.what, self.text);
+            let m = e
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: error entry without a string message: {}",
+                        self.what, self.text
+                    )
+                });
+            assert!(
+                !m.trim().is_empty(),
+                "{}: empty message in {}",
+                self.what,
+                self.text
+            );
             if let Some(f) = e.get("field") {
-                assert!(f.is_string() || f.is_null(), "{}: field not a string: {}", self.what, self.text);
+                assert!(
+                    f.is_string() || f.is_null(),
+                    "{}: field not a string: {}",
+                    self.what,
+                    self.text
+                );
             }
         }
         let matches = |e: &Value| {
@@ -213,7 +234,10 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String) -> Self {
-        Api { base, http: plain_client() }
+        Api {
+            base,
+            http: plain_client(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -262,10 +286,22 @@ impl Api {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         };
-        Resp { status, headers, text, body, what }
+        Resp {
+            status,
+            headers,
+            text,
+            body,
+            what,
+        }
     }
 
-    pub async fn call(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<Value>) -> Resp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> Resp {
         let what = format!("{method} {path}");
         let mut rb = self.request(method, path, auth);
         if let Some(b) = body {
@@ -293,8 +329,14 @@ impl Api {
 
     /// POSTs a raw JSON text.
     pub async fn post_text(&self, path: &str, auth: Auth<'_>, text: &str) -> Resp {
-        self.raw(Method::POST, path, auth, Some("application/json"), text.to_string())
-            .await
+        self.raw(
+            Method::POST,
+            path,
+            auth,
+            Some("application/json"),
+            text.to_string(),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, auth: Auth<'_>) -> Resp {
@@ -317,19 +359,22 @@ impl Api {
         let rb = client
             .post(self.url("/api/users/signup"))
             .json(&json!({"email": email, "password": password}));
-        self.send(format!("POST /api/users/signup {email}"), rb).await
+        self.send(format!("POST /api/users/signup {email}"), rb)
+            .await
     }
 
     pub async fn signin_raw(&self, client: &Client, email: &str, password: &str) -> Resp {
         let rb = client
             .post(self.url("/api/users/signin"))
             .json(&json!({"email": email, "password": password}));
-        self.send(format!("POST /api/users/signin {email}"), rb).await
+        self.send(format!("POST /api/users/signin {email}"), rb)
+            .await
     }
 
     /// Signs up a fresh user and checks the success shape.
     pub async fn signup(&self) -> User {
-        self.signup_as(&unique_email(), "correct horse battery").await
+        self.signup_as(&unique_email(), "correct horse battery")
+            .await
     }
 
     pub async fn signup_as(&self, email: &str, password: &str) -> User {
@@ -383,17 +428,25 @@ impl Api {
     }
 
     pub async fn ticket(&self, id: &str) -> Value {
-        self.get(&format!("/api/tickets/{id}"), Auth::None).await.json(200)
+        self.get(&format!("/api/tickets/{id}"), Auth::None)
+            .await
+            .json(200)
     }
 
     pub async fn reserve(&self, buyer: &User, ticket_id: &str) -> Value {
-        self.post("/api/orders", Auth::Bearer(buyer), json!({"ticketId": ticket_id}))
-            .await
-            .json(201)
+        self.post(
+            "/api/orders",
+            Auth::Bearer(buyer),
+            json!({"ticketId": ticket_id}),
+        )
+        .await
+        .json(201)
     }
 
     pub async fn order(&self, user: &User, id: &str) -> Value {
-        self.get(&format!("/api/orders/{id}"), Auth::Bearer(user)).await.json(200)
+        self.get(&format!("/api/orders/{id}"), Auth::Bearer(user))
+            .await
+            .json(200)
     }
 
     pub async fn cancel(&self, user: &User, id: &str) {

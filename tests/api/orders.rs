@@ -10,10 +10,19 @@ fn assert_order_shape(o: &Value) {
         assert!(o.get(k).is_some(), "order lacks `{k}`: {o}");
     }
     for k in ["id", "title", "price", "date", "version"] {
-        assert!(o["ticket"].get(k).is_some(), "order.ticket lacks `{k}`: {o}");
+        assert!(
+            o["ticket"].get(k).is_some(),
+            "order.ticket lacks `{k}`: {o}"
+        );
     }
-    assert!(o["id"].is_string() && o["userId"].is_string() && o["expiresAt"].is_string(), "{o}");
-    assert!(o["version"].is_u64() && o["ticket"]["version"].is_u64(), "{o}");
+    assert!(
+        o["id"].is_string() && o["userId"].is_string() && o["expiresAt"].is_string(),
+        "{o}"
+    );
+    assert!(
+        o["version"].is_u64() && o["ticket"]["version"].is_u64(),
+        "{o}"
+    );
     let s = o["status"].as_str().unwrap_or("");
     assert!(
         ["created", "cancelled", "awaiting:payment", "complete"].contains(&s),
@@ -37,7 +46,11 @@ async fn reserve_returns_201_with_the_contract_shape_and_holds_the_ticket() {
             .json(201);
         let before = time::OffsetDateTime::now_utc();
         let o = app
-            .post("/api/orders", mode.auth(&buyer), json!({"ticketId": id_of(&t)}))
+            .post(
+                "/api/orders",
+                mode.auth(&buyer),
+                json!({"ticketId": id_of(&t)}),
+            )
             .await
             .json(201);
         assert_order_shape(&o);
@@ -59,7 +72,10 @@ async fn reserve_returns_201_with_the_contract_shape_and_holds_the_ticket() {
         assert_eq!(held["status"], json!("reserved"));
         assert_eq!(held["orderId"], json!(id_of(&o)));
         assert_eq!(version_of(&held), 1);
-        assert_eq!(o["ticket"]["version"], held["version"], "order.ticket.version is the ticket's version");
+        assert_eq!(
+            o["ticket"]["version"], held["version"],
+            "order.ticket.version is the ticket's version"
+        );
 
         let got = app.order(&buyer, &id_of(&o)).await;
         assert_eq!(got, o, "GET returns what POST returned");
@@ -85,12 +101,21 @@ async fn reserve_without_a_session_is_401() {
 async fn reserve_needs_a_ticket_id() {
     let app = spawn_app().await;
     let buyer = app.signup().await;
-    for body in [json!({}), json!({"ticketId": ""}), json!({"ticketId": null}), json!({"ticket": "x"})] {
+    for body in [
+        json!({}),
+        json!({"ticketId": ""}),
+        json!({"ticketId": null}),
+        json!({"ticket": "x"}),
+    ] {
         app.post("/api/orders", Auth::Bearer(&buyer), body)
             .await
             .error(400, Some("TicketId must be provided"), Some("ticketId"));
     }
-    for body in [json!({"ticketId": 5}), json!({"ticketId": ["a"]}), json!({"ticketId": {}})] {
+    for body in [
+        json!({"ticketId": 5}),
+        json!({"ticketId": ["a"]}),
+        json!({"ticketId": {}}),
+    ] {
         app.post("/api/orders", Auth::Bearer(&buyer), body)
             .await
             .error(400, None, None);
@@ -101,9 +126,13 @@ async fn reserve_needs_a_ticket_id() {
 async fn reserve_unknown_ticket_is_404() {
     let app = spawn_app().await;
     let buyer = app.signup().await;
-    app.post("/api/orders", Auth::Bearer(&buyer), json!({"ticketId": "no-such-ticket"}))
-        .await
-        .error(404, None, None);
+    app.post(
+        "/api/orders",
+        Auth::Bearer(&buyer),
+        json!({"ticketId": "no-such-ticket"}),
+    )
+    .await
+    .error(404, None, None);
     let r = app.get("/api/orders", Auth::Bearer(&buyer)).await.json(200);
     assert_eq!(r, json!([]));
 }
@@ -145,7 +174,9 @@ async fn order_list_is_the_callers_newest_first() {
     let b = app.signup().await;
     let mut tickets = Vec::new();
     for i in 0..4 {
-        tickets.push(id_of(&app.create_ticket(&seller, &format!("L{i}"), json!(5)).await));
+        tickets.push(id_of(
+            &app.create_ticket(&seller, &format!("L{i}"), json!(5)).await,
+        ));
     }
     let o1 = app.reserve(&a, &tickets[0]).await;
     let o2 = app.reserve(&a, &tickets[1]).await;
@@ -167,10 +198,18 @@ async fn order_list_is_the_callers_newest_first() {
         assert_eq!(statuses, ["created", "complete", "cancelled"]);
     }
     let lb = app.get("/api/orders", Auth::Bearer(&b)).await.json(200);
-    assert_eq!(lb.as_array().unwrap().iter().map(id_of).collect::<Vec<_>>(), vec![id_of(&ob)]);
-    let ls = app.get("/api/orders", Auth::Bearer(&seller)).await.json(200);
+    assert_eq!(
+        lb.as_array().unwrap().iter().map(id_of).collect::<Vec<_>>(),
+        vec![id_of(&ob)]
+    );
+    let ls = app
+        .get("/api/orders", Auth::Bearer(&seller))
+        .await
+        .json(200);
     assert_eq!(ls, json!([]), "the seller has no orders");
-    app.get("/api/orders", Auth::None).await.error(401, None, None);
+    app.get("/api/orders", Auth::None)
+        .await
+        .error(401, None, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,7 +243,9 @@ async fn cancel_is_204_and_releases_the_ticket() {
         let t = app.create_ticket(&seller, "Cancel me", json!(7)).await;
         let id = id_of(&t);
         let o = app.reserve(&buyer, &id).await;
-        let r = app.delete(&format!("/api/orders/{}", id_of(&o)), mode.auth(&buyer)).await;
+        let r = app
+            .delete(&format!("/api/orders/{}", id_of(&o)), mode.auth(&buyer))
+            .await;
         r.expect(204);
         assert!(r.text.is_empty(), "204 has no body: {:?}", r.text);
         let got = app.order(&buyer, &id_of(&o)).await;
@@ -236,7 +277,10 @@ async fn cancel_needs_the_buyer() {
     app.delete("/api/orders/no-such-order", Auth::Bearer(&buyer))
         .await
         .error(404, None, None);
-    assert_eq!(app.order(&buyer, &id_of(&o)).await["status"], json!("created"));
+    assert_eq!(
+        app.order(&buyer, &id_of(&o)).await["status"],
+        json!("created")
+    );
     assert_eq!(app.ticket(&id_of(&t)).await["status"], json!("reserved"));
 }
 
@@ -252,7 +296,10 @@ async fn a_complete_order_cannot_be_cancelled() {
             .await
             .error(400, None, None);
     }
-    assert_eq!(app.order(&buyer, &id_of(&o)).await["status"], json!("complete"));
+    assert_eq!(
+        app.order(&buyer, &id_of(&o)).await["status"],
+        json!("complete")
+    );
     let tk = app.ticket(&id_of(&t)).await;
     assert_eq!(tk["status"], json!("sold"));
     assert_eq!(version_of(&tk), 2);
@@ -270,19 +317,28 @@ async fn a_stale_cancelled_order_cannot_touch_the_next_buyers_hold() {
     let ob = app.reserve(&b, &id).await;
 
     // Cancelling A's order again must not release B's hold.
-    let r = app.delete(&format!("/api/orders/{}", id_of(&oa)), Auth::Bearer(&a)).await;
+    let r = app
+        .delete(&format!("/api/orders/{}", id_of(&oa)), Auth::Bearer(&a))
+        .await;
     assert!(r.status == 204 || r.status == 400, "{}", r.text);
     // Nor may paying it.
-    app.post("/api/payments", Auth::Bearer(&a), json!({"orderId": id_of(&oa), "token": "tok_visa"}))
-        .await
-        .error(400, Some("Cannot pay for an cancelled order"), None);
+    app.post(
+        "/api/payments",
+        Auth::Bearer(&a),
+        json!({"orderId": id_of(&oa), "token": "tok_visa"}),
+    )
+    .await
+    .error(400, Some("Cannot pay for an cancelled order"), None);
 
     let tk = app.ticket(&id).await;
     assert_eq!(tk["status"], json!("reserved"));
     assert_eq!(tk["orderId"], json!(id_of(&ob)));
     assert_eq!(version_of(&tk), 3);
     assert_eq!(app.order(&b, &id_of(&ob)).await["status"], json!("created"));
-    assert_eq!(app.order(&a, &id_of(&oa)).await["status"], json!("cancelled"));
+    assert_eq!(
+        app.order(&a, &id_of(&oa)).await["status"],
+        json!("cancelled")
+    );
     app.pay(&b, &id_of(&ob)).await;
     assert_eq!(app.ticket(&id).await["status"], json!("sold"));
 }

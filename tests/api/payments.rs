@@ -18,10 +18,17 @@ async fn paying_with_tok_visa_completes_the_order_and_sells_the_ticket() {
     for mode in MODES {
         let (buyer, ticket, order) = held(&app).await;
         let p = app
-            .post("/api/payments", mode.auth(&buyer), json!({"orderId": order, "token": "tok_visa"}))
+            .post(
+                "/api/payments",
+                mode.auth(&buyer),
+                json!({"orderId": order, "token": "tok_visa"}),
+            )
             .await
             .json(201);
-        assert!(p["id"].as_str().is_some_and(|s| !s.is_empty()), "payment id: {p}");
+        assert!(
+            p["id"].as_str().is_some_and(|s| !s.is_empty()),
+            "payment id: {p}"
+        );
         assert_eq!(p["orderId"], json!(order));
         let o = app.order(&buyer, &order).await;
         assert_eq!(o["status"], json!("complete"), "{mode:?}");
@@ -46,9 +53,13 @@ async fn paying_with_tok_visa_completes_the_order_and_sells_the_ticket() {
 async fn any_tok_token_succeeds() {
     let app = spawn_app().await;
     let (buyer, _, order) = held(&app).await;
-    app.post("/api/payments", Auth::Bearer(&buyer), json!({"orderId": order, "token": "tok_mastercard"}))
-        .await
-        .json(201);
+    app.post(
+        "/api/payments",
+        Auth::Bearer(&buyer),
+        json!({"orderId": order, "token": "tok_mastercard"}),
+    )
+    .await
+    .json(201);
     assert_eq!(app.order(&buyer, &order).await["status"], json!("complete"));
 }
 
@@ -79,11 +90,18 @@ async fn a_cancelled_order_cannot_be_paid() {
     let (buyer, ticket, order) = held(&app).await;
     app.cancel(&buyer, &order).await;
     for mode in MODES {
-        app.post("/api/payments", mode.auth(&buyer), json!({"orderId": order, "token": "tok_visa"}))
-            .await
-            .error(400, Some("Cannot pay for an cancelled order"), None);
+        app.post(
+            "/api/payments",
+            mode.auth(&buyer),
+            json!({"orderId": order, "token": "tok_visa"}),
+        )
+        .await
+        .error(400, Some("Cannot pay for an cancelled order"), None);
     }
-    assert_eq!(app.order(&buyer, &order).await["status"], json!("cancelled"));
+    assert_eq!(
+        app.order(&buyer, &order).await["status"],
+        json!("cancelled")
+    );
     let t = app.ticket(&ticket).await;
     assert_eq!(t["status"], json!("available"));
     assert_eq!(version_of(&t), 2);
@@ -95,9 +113,13 @@ async fn paying_twice_is_400() {
     let (buyer, ticket, order) = held(&app).await;
     app.pay(&buyer, &order).await;
     for token in ["tok_visa", "tok_chargeDeclined"] {
-        app.post("/api/payments", Auth::Bearer(&buyer), json!({"orderId": order, "token": token}))
-            .await
-            .error(400, None, None);
+        app.post(
+            "/api/payments",
+            Auth::Bearer(&buyer),
+            json!({"orderId": order, "token": token}),
+        )
+        .await
+        .error(400, None, None);
     }
     assert_eq!(app.order(&buyer, &order).await["status"], json!("complete"));
     assert_eq!(version_of(&app.ticket(&ticket).await), 2, "no second sale");
@@ -109,16 +131,28 @@ async fn another_users_order_is_401_and_unknown_is_404() {
     let (buyer, ticket, order) = held(&app).await;
     let other = app.signup().await;
     for mode in MODES {
-        app.post("/api/payments", mode.auth(&other), json!({"orderId": order, "token": "tok_visa"}))
-            .await
-            .error(401, None, None);
-    }
-    app.post("/api/payments", Auth::Bearer(&buyer), json!({"orderId": "no-such-order", "token": "tok_visa"}))
-        .await
-        .error(404, None, None);
-    app.post("/api/payments", Auth::None, json!({"orderId": order, "token": "tok_visa"}))
+        app.post(
+            "/api/payments",
+            mode.auth(&other),
+            json!({"orderId": order, "token": "tok_visa"}),
+        )
         .await
         .error(401, None, None);
+    }
+    app.post(
+        "/api/payments",
+        Auth::Bearer(&buyer),
+        json!({"orderId": "no-such-order", "token": "tok_visa"}),
+    )
+    .await
+    .error(404, None, None);
+    app.post(
+        "/api/payments",
+        Auth::None,
+        json!({"orderId": order, "token": "tok_visa"}),
+    )
+    .await
+    .error(401, None, None);
     assert_eq!(app.order(&buyer, &order).await["status"], json!("created"));
     assert_eq!(app.ticket(&ticket).await["status"], json!("reserved"));
 }
@@ -137,16 +171,26 @@ async fn payment_fields_are_required() {
         json!({"orderId": 12, "token": "tok_visa"}),
         json!({"orderId": order, "token": 12}),
     ] {
-        let r = app.post("/api/payments", Auth::Bearer(&buyer), body.clone()).await;
+        let r = app
+            .post("/api/payments", Auth::Bearer(&buyer), body.clone())
+            .await;
         assert_eq!(r.status, 400, "{body} -> {}", r.text);
         r.error(400, None, None);
     }
     assert_eq!(app.order(&buyer, &order).await["status"], json!("created"));
     // The missing field is named.
-    app.post("/api/payments", Auth::Bearer(&buyer), json!({"token": "tok_visa"}))
-        .await
-        .error(400, None, Some("orderId"));
-    app.post("/api/payments", Auth::Bearer(&buyer), json!({"orderId": order}))
-        .await
-        .error(400, None, Some("token"));
+    app.post(
+        "/api/payments",
+        Auth::Bearer(&buyer),
+        json!({"token": "tok_visa"}),
+    )
+    .await
+    .error(400, None, Some("orderId"));
+    app.post(
+        "/api/payments",
+        Auth::Bearer(&buyer),
+        json!({"orderId": order}),
+    )
+    .await
+    .error(400, None, Some("token"));
 }

@@ -31,9 +31,12 @@ async fn everything_survives_a_graceful_restart() {
     app.pay(&buyer, &id_of(&o_sold)).await;
     let o_rel = app.reserve(&buyer, &id_of(&released)).await;
     app.cancel(&buyer, &id_of(&o_rel)).await;
-    app.delete(&format!("/api/tickets/{}", id_of(&deleted)), Auth::Bearer(&seller))
-        .await
-        .expect(204);
+    app.delete(
+        &format!("/api/tickets/{}", id_of(&deleted)),
+        Auth::Bearer(&seller),
+    )
+    .await
+    .expect(204);
 
     let tickets_before = app.all_tickets().await;
     let available_before = app.get("/api/tickets", Auth::None).await.json(200);
@@ -42,13 +45,23 @@ async fn everything_survives_a_graceful_restart() {
 
     app.restart().await;
 
-    assert_eq!(app.all_tickets().await, tickets_before, "tickets after restart");
-    assert_eq!(app.get("/api/tickets", Auth::None).await.json(200), available_before);
+    assert_eq!(
+        app.all_tickets().await,
+        tickets_before,
+        "tickets after restart"
+    );
+    assert_eq!(
+        app.get("/api/tickets", Auth::None).await.json(200),
+        available_before
+    );
     let s2 = app.signin(&seller.email, &seller.password).await;
     let b2 = app.signin(&buyer.email, &buyer.password).await;
     assert_eq!(s2.id, seller.id);
     assert_eq!(b2.id, buyer.id);
-    assert_eq!(app.get("/api/orders", Auth::Bearer(&b2)).await.json(200), orders_before);
+    assert_eq!(
+        app.get("/api/orders", Auth::Bearer(&b2)).await.json(200),
+        orders_before
+    );
     app.get(&format!("/api/tickets/{}", id_of(&deleted)), Auth::None)
         .await
         .error(404, None, None);
@@ -61,14 +74,22 @@ async fn everything_survives_a_graceful_restart() {
     let t = app.ticket(&id_of(&held)).await;
     assert_eq!(t["status"], json!("sold"));
     assert_eq!(version_of(&t), 2);
-    app.post("/api/orders", Auth::Bearer(&b2), json!({"ticketId": id_of(&sold)}))
-        .await
-        .error(400, Some("Ticket is already reserved"), None);
+    app.post(
+        "/api/orders",
+        Auth::Bearer(&b2),
+        json!({"ticketId": id_of(&sold)}),
+    )
+    .await
+    .error(400, Some("Ticket is already reserved"), None);
     let o = app.reserve(&b2, &id_of(&released)).await;
     assert_eq!(version_of(&app.ticket(&id_of(&released)).await), 3);
     assert_ne!(id_of(&o), id_of(&o_rel));
     let t = app
-        .put(&format!("/api/tickets/{}", id_of(&plain)), Auth::Bearer(&s2), json!({"title": "Plain 2", "price": 9}))
+        .put(
+            &format!("/api/tickets/{}", id_of(&plain)),
+            Auth::Bearer(&s2),
+            json!({"title": "Plain 2", "price": 9}),
+        )
         .await
         .json(200);
     assert_eq!(version_of(&t), 1);
@@ -83,9 +104,14 @@ async fn sessions_survive_a_restart_and_signed_out_ones_stay_revoked() {
     let mut app = spawn_app().await;
     let kept = app.signup().await;
     let gone = app.signup().await;
-    app.call(reqwest::Method::POST, "/api/users/signout", Auth::Bearer(&gone), None)
-        .await
-        .expect(200);
+    app.call(
+        reqwest::Method::POST,
+        "/api/users/signout",
+        Auth::Bearer(&gone),
+        None,
+    )
+    .await
+    .expect(200);
     app.restart().await;
     assert_eq!(
         app.current_user(Auth::Token(&kept.token)).await["id"],
@@ -97,9 +123,13 @@ async fn sessions_survive_a_restart_and_signed_out_ones_stay_revoked() {
         Value::Null,
         "a signed-out token stays revoked after a restart"
     );
-    app.post("/api/tickets", Auth::Token(&gone.token), json!({"title": "x", "price": 1}))
-        .await
-        .error(401, None, None);
+    app.post(
+        "/api/tickets",
+        Auth::Token(&gone.token),
+        json!({"title": "x", "price": 1}),
+    )
+    .await
+    .error(401, None, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +139,10 @@ async fn a_hold_is_rearmed_after_a_restart_and_expires_on_time() {
     let buyer = app.signup().await;
     let o = app.reserve(&buyer, &id_of(&t)).await;
     app.restart().await;
-    assert_eq!(app.order(&buyer, &id_of(&o)).await["status"], json!("created"));
+    assert_eq!(
+        app.order(&buyer, &id_of(&o)).await["status"],
+        json!("created")
+    );
     assert_eq!(app.ticket(&id_of(&t)).await["status"], json!("reserved"));
     wait_for_expiry(&app, &buyer, &o).await;
     let tk = app.ticket(&id_of(&t)).await;
@@ -126,12 +159,62 @@ async fn a_hold_that_ran_out_while_stopped_is_cancelled_at_start() {
     app.stop().await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     app.restart().await;
-    eventually(Duration::from_millis(1000), "the stale hold to be cancelled promptly at start", || async {
-        (app.order(&buyer, &id_of(&o)).await["status"] == json!("cancelled")).then_some(())
-    })
+    eventually(
+        Duration::from_millis(1000),
+        "the stale hold to be cancelled promptly at start",
+        || async {
+            (app.order(&buyer, &id_of(&o)).await["status"] == json!("cancelled")).then_some(())
+        },
+    )
     .await;
     let tk = app.ticket(&id_of(&t)).await;
     assert_eq!(tk["status"], json!("available"));
     assert_eq!(version_of(&tk), 2);
     app.reserve(&buyer, &id_of(&t)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_keeps_its_absolute_expiry_when_the_window_setting_changes() {
+    let mut app = spawn_app_with(600, |_| {}).await;
+    let (_, t) = app.some_ticket().await;
+    let buyer = app.signup().await;
+    let o = app.reserve(&buyer, &id_of(&t)).await;
+    app.stop().await;
+    app.settings.orders.reservation_secs = 1;
+    app.restart().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let now = app.order(&buyer, &id_of(&o)).await;
+    assert_eq!(
+        now["status"],
+        json!("created"),
+        "the hold was made for 600 s: {now}"
+    );
+    assert_eq!(now["expiresAt"], o["expiresAt"]);
+    // New holds use the new window.
+    let (_, t2) = app.some_ticket().await;
+    let o2 = app.reserve(&buyer, &id_of(&t2)).await;
+    wait_for_expiry(&app, &buyer, &o2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_data_directory_is_refused() {
+    let app = spawn_app().await;
+    let u = app.signup().await;
+    let started = tokio::time::timeout(
+        Duration::from_secs(15),
+        ticketing::App::start(app.settings.clone()),
+    )
+    .await
+    .expect("a second App::start on a data directory in use hangs");
+    match started {
+        Ok(second) => {
+            let addr = second.addr();
+            second.shutdown().await;
+            panic!("a second server started on a data directory in use (at {addr})");
+        }
+        Err(e) => eprintln!("second start refused: {e}"),
+    }
+    // The first one is unharmed.
+    assert_eq!(app.current_user(Auth::Bearer(&u)).await["id"], json!(u.id));
+    app.create_ticket(&u, "Still fine", json!(1)).await;
 }

@@ -16,11 +16,19 @@ async fn assert_refused(app: &Api, token: &str, what: &str) {
     for auth in [Auth::Token(token), Auth::RawCookie(token)] {
         let cu = app.get("/api/users/currentuser", auth).await;
         assert_eq!(cu.status, 200, "{what}: currentuser status");
-        assert_eq!(cu.body, json!({"currentUser": null}), "{what}: currentuser accepted the token");
+        assert_eq!(
+            cu.body,
+            json!({"currentUser": null}),
+            "{what}: currentuser accepted the token"
+        );
         let r = app
             .post("/api/tickets", auth, json!({"title": "forged", "price": 1}))
             .await;
-        assert_eq!(r.status, 401, "{what}: POST /api/tickets got {} {}", r.status, r.text);
+        assert_eq!(
+            r.status, 401,
+            "{what}: POST /api/tickets got {} {}",
+            r.status, r.text
+        );
         r.error(401, None, None);
         app.get("/api/orders", auth).await.error(401, None, None);
     }
@@ -41,12 +49,23 @@ async fn tokens_are_hs256_jwts_with_an_expiry_signed_with_the_configured_secret(
     let u = app.signup().await;
     let (header, claims) = jwt_decode(&u.token);
     assert_eq!(header["alg"], json!("HS256"), "{header}");
-    let exp = claims["exp"].as_i64().unwrap_or_else(|| panic!("no numeric exp claim: {claims}"));
+    let exp = claims["exp"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no numeric exp claim: {claims}"));
     let lifetime = exp - now();
-    assert!((86_400 - 60..=86_400 + 60).contains(&lifetime), "default lifetime is 24 h, got {lifetime} s");
+    assert!(
+        (86_400 - 60..=86_400 + 60).contains(&lifetime),
+        "default lifetime is 24 h, got {lifetime} s"
+    );
     let (h, p, s) = jwt_parts(&u.token);
-    let expected = b64url(&hmac_sha256(SECRET.as_bytes(), format!("{h}.{p}").as_bytes()));
-    assert_eq!(s, expected, "the token is signed with HMAC-SHA256 of auth.jwt_secret");
+    let expected = b64url(&hmac_sha256(
+        SECRET.as_bytes(),
+        format!("{h}.{p}").as_bytes(),
+    ));
+    assert_eq!(
+        s, expected,
+        "the token is signed with HMAC-SHA256 of auth.jwt_secret"
+    );
     // Control for the forgeries below: the same claims re-encoded and signed
     // with the right key are accepted, so a refusal means the check works.
     let resigned = jwt_sign(&header, &claims, SECRET.as_bytes());
@@ -61,7 +80,12 @@ async fn alg_none_tokens_are_refused() {
     for alg in ["none", "None", "NONE", "nOnE"] {
         let h = b64url(json!({"alg": alg, "typ": "JWT"}).to_string().as_bytes());
         assert_refused(&app, &format!("{h}.{p}."), &format!("alg {alg} unsigned")).await;
-        assert_refused(&app, &format!("{h}.{p}.{s}"), &format!("alg {alg} with signature")).await;
+        assert_refused(
+            &app,
+            &format!("{h}.{p}.{s}"),
+            &format!("alg {alg} with signature"),
+        )
+        .await;
     }
     let h = b64url(br#"{"typ":"JWT"}"#);
     assert_refused(&app, &format!("{h}.{p}."), "no alg").await;
@@ -104,7 +128,12 @@ async fn altered_or_wrongly_signed_tokens_are_refused() {
         obj.insert("sub".into(), json!(victim.id));
     }
     let p2 = b64url(altered.to_string().as_bytes());
-    assert_refused(&app, &format!("{h}.{p2}.{s}"), "claims pointing at another user").await;
+    assert_refused(
+        &app,
+        &format!("{h}.{p2}.{s}"),
+        "claims pointing at another user",
+    )
+    .await;
     let mut longer = claims.clone();
     longer["exp"] = json!(claims["exp"].as_i64().unwrap_or(now()) + 365 * 86_400);
     let p3 = b64url(longer.to_string().as_bytes());
@@ -113,18 +142,36 @@ async fn altered_or_wrongly_signed_tokens_are_refused() {
     // Signature tampering.
     let mut sig = b64url_decode(&s);
     sig[0] ^= 1;
-    assert_refused(&app, &format!("{h}.{p}.{}", b64url(&sig)), "flipped signature bit").await;
+    assert_refused(
+        &app,
+        &format!("{h}.{p}.{}", b64url(&sig)),
+        "flipped signature bit",
+    )
+    .await;
     assert_refused(&app, &format!("{h}.{p}."), "stripped signature").await;
     assert_refused(&app, &format!("{h}.{p}"), "two segments").await;
     assert_refused(&app, &format!("{h}.{p}.{s}.{s}"), "four segments").await;
-    assert_refused(&app, &format!("{}.{p}.{s}", b64url(b"{}")), "header replaced").await;
+    assert_refused(
+        &app,
+        &format!("{}.{p}.{s}", b64url(b"{}")),
+        "header replaced",
+    )
+    .await;
 
     // A well-formed token signed with another key.
     for key in ["wrong-secret", "", SECRET.trim_end_matches('f')] {
-        assert_refused(&app, &jwt_sign(&header, &claims, key.as_bytes()), &format!("key {key:?}")).await;
+        assert_refused(
+            &app,
+            &jwt_sign(&header, &claims, key.as_bytes()),
+            &format!("key {key:?}"),
+        )
+        .await;
     }
     assert_accepted(&app, &u.token, &u, "original").await;
-    assert_eq!(app.current_user(Auth::Bearer(&victim)).await["id"], json!(victim.id));
+    assert_eq!(
+        app.current_user(Auth::Bearer(&victim)).await["id"],
+        json!(victim.id)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +179,11 @@ async fn expired_or_expiry_less_tokens_are_refused_even_when_correctly_signed() 
     let app = app_with_known_secret().await;
     let u = app.signup().await;
     let (header, claims) = jwt_decode(&u.token);
-    for (what, exp) in [("expired an hour ago", Some(now() - 3600)), ("expired 5 s ago", Some(now() - 5)), ("no exp", None)] {
+    for (what, exp) in [
+        ("expired an hour ago", Some(now() - 3600)),
+        ("expired 5 s ago", Some(now() - 5)),
+        ("no exp", None),
+    ] {
         let mut c = claims.clone();
         match exp {
             Some(e) => c["exp"] = json!(e),
@@ -170,15 +221,36 @@ async fn garbage_authorization_headers_are_no_session() {
         format!("Basic {}", u.token),
         format!("Bearer {}", "A".repeat(8000)),
     ] {
-        let rb = app.http.get(app.url("/api/users/currentuser")).header("authorization", header.as_str());
-        let r = app.send(format!("currentuser with {:.30}", header), rb).await;
+        let rb = app
+            .http
+            .get(app.url("/api/users/currentuser"))
+            .header("authorization", header.as_str());
+        let r = app
+            .send(format!("currentuser with {:.30}", header), rb)
+            .await;
         assert_eq!(r.json(200), json!({"currentUser": null}), "{header:.40}");
         let rb = app
             .http
             .post(app.url("/api/tickets"))
             .header("authorization", header.as_str())
             .json(&json!({"title": "x", "price": 1}));
-        app.send(format!("POST ticket with {:.30}", header), rb).await.error(401, None, None);
+        app.send(format!("POST ticket with {:.30}", header), rb)
+            .await
+            .error(401, None, None);
     }
     assert!(app.all_tickets().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_another_server_is_refused() {
+    let a = spawn_app().await;
+    let b = spawn_app().await;
+    let u = a.signup().await;
+    assert_refused(
+        &b,
+        &u.token,
+        "token of another server (own generated secret)",
+    )
+    .await;
+    assert_accepted(&a, &u.token, &u, "own server").await;
 }

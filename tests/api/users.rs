@@ -36,7 +36,11 @@ async fn signup_returns_201_with_id_email_token_and_a_session_cookie() {
     assert!(!id.is_empty());
     assert_eq!(body["email"], json!(email));
     let token = body["token"].as_str().expect("token is a string");
-    assert_eq!(token.split('.').count(), 3, "token is a compact JWT: {token}");
+    assert_eq!(
+        token.split('.').count(),
+        3,
+        "token is a compact JWT: {token}"
+    );
     for key in body.as_object().unwrap().keys() {
         assert!(
             !key.to_ascii_lowercase().contains("password"),
@@ -44,14 +48,25 @@ async fn signup_returns_201_with_id_email_token_and_a_session_cookie() {
         );
     }
 
-    let (value, attrs) = session_cookie(&r).unwrap_or_else(|| {
-        panic!("no `session` cookie set by signup: {:?}", r.set_cookies())
-    });
-    assert_eq!(value, token, "the cookie holds the token returned in the body");
-    assert!(has_attr(&attrs, "HttpOnly"), "cookie not HttpOnly: {attrs:?}");
-    assert!(has_attr(&attrs, "SameSite=Lax"), "cookie not SameSite=Lax: {attrs:?}");
+    let (value, attrs) = session_cookie(&r)
+        .unwrap_or_else(|| panic!("no `session` cookie set by signup: {:?}", r.set_cookies()));
+    assert_eq!(
+        value, token,
+        "the cookie holds the token returned in the body"
+    );
+    assert!(
+        has_attr(&attrs, "HttpOnly"),
+        "cookie not HttpOnly: {attrs:?}"
+    );
+    assert!(
+        has_attr(&attrs, "SameSite=Lax"),
+        "cookie not SameSite=Lax: {attrs:?}"
+    );
     assert!(has_attr(&attrs, "Path=/"), "cookie not Path=/: {attrs:?}");
-    assert!(!has_attr(&attrs, "Secure"), "Secure set without HTTPS: {attrs:?}");
+    assert!(
+        !has_attr(&attrs, "Secure"),
+        "Secure set without HTTPS: {attrs:?}"
+    );
 
     let user = User {
         id: id.to_string(),
@@ -78,7 +93,11 @@ async fn emails_are_trimmed_and_compared_case_insensitively() {
     assert!(stored.eq_ignore_ascii_case(&base), "{stored} vs {base}");
     let id = body["id"].as_str().unwrap().to_string();
 
-    for dup in [base.clone(), format!("\t{base} "), base.to_ascii_uppercase()] {
+    for dup in [
+        base.clone(),
+        format!("\t{base} "),
+        base.to_ascii_uppercase(),
+    ] {
         app.signup_raw(&plain_client(), &dup, "password456")
             .await
             .error(400, Some("Email in use"), None);
@@ -117,12 +136,20 @@ async fn signup_refuses_invalid_emails_with_field_email() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_without_email_or_password_names_the_missing_field() {
     let app = spawn_app().await;
-    app.post("/api/users/signup", Auth::None, json!({"password": "password123"}))
-        .await
-        .error(400, None, Some("email"));
-    app.post("/api/users/signup", Auth::None, json!({"email": unique_email()}))
-        .await
-        .error(400, None, Some("password"));
+    app.post(
+        "/api/users/signup",
+        Auth::None,
+        json!({"password": "password123"}),
+    )
+    .await
+    .error(400, None, Some("email"));
+    app.post(
+        "/api/users/signup",
+        Auth::None,
+        json!({"email": unique_email()}),
+    )
+    .await
+    .error(400, None, Some("password"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +164,9 @@ async fn signup_with_wrong_types_is_400() {
         json!([]),
         json!("email"),
     ] {
-        app.post("/api/users/signup", Auth::None, body).await.error(400, None, None);
+        app.post("/api/users/signup", Auth::None, body)
+            .await
+            .error(400, None, None);
     }
 }
 
@@ -190,13 +219,27 @@ async fn password_must_be_8_to_72_bytes() {
 async fn signup_reports_one_error_per_invalid_field() {
     let app = spawn_app().await;
     let r = app
-        .post("/api/users/signup", Auth::None, json!({"email": "nope", "password": "short"}))
+        .post(
+            "/api/users/signup",
+            Auth::None,
+            json!({"email": "nope", "password": "short"}),
+        )
         .await;
     r.error(400, None, Some("email"));
     r.error(400, None, Some("password"));
     let fields = r.error_fields();
-    assert_eq!(fields.iter().filter(|f| *f == "email").count(), 1, "{}", r.text);
-    assert_eq!(fields.iter().filter(|f| *f == "password").count(), 1, "{}", r.text);
+    assert_eq!(
+        fields.iter().filter(|f| *f == "email").count(),
+        1,
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        fields.iter().filter(|f| *f == "password").count(),
+        1,
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,13 +268,29 @@ async fn signin_returns_200_with_a_working_cookie_and_token() {
     let token = body["token"].as_str().expect("token").to_string();
     let (value, attrs) = session_cookie(&r).expect("signin sets the session cookie");
     assert_eq!(value, token);
-    assert!(has_attr(&attrs, "HttpOnly") && has_attr(&attrs, "SameSite=Lax") && has_attr(&attrs, "Path=/"));
-    let s = User { token, jar, ..u.clone() };
+    assert!(
+        has_attr(&attrs, "HttpOnly")
+            && has_attr(&attrs, "SameSite=Lax")
+            && has_attr(&attrs, "Path=/")
+    );
+    let s = User {
+        token,
+        jar,
+        ..u.clone()
+    };
     for mode in MODES {
-        assert_eq!(app.current_user(mode.auth(&s)).await["id"], json!(u.id), "{mode:?}");
-        app.post("/api/tickets", mode.auth(&s), json!({"title": "t", "price": 1}))
-            .await
-            .expect(201);
+        assert_eq!(
+            app.current_user(mode.auth(&s)).await["id"],
+            json!(u.id),
+            "{mode:?}"
+        );
+        app.post(
+            "/api/tickets",
+            mode.auth(&s),
+            json!({"title": "t", "price": 1}),
+        )
+        .await
+        .expect(201);
     }
 }
 
@@ -239,14 +298,22 @@ async fn signin_returns_200_with_a_working_cookie_and_token() {
 async fn signin_failures_are_invalid_credentials_alike() {
     let app = spawn_app().await;
     let u = app.signup().await;
-    let wrong = app.signin_raw(&plain_client(), &u.email, "wrong password").await;
+    let wrong = app
+        .signin_raw(&plain_client(), &u.email, "wrong password")
+        .await;
     wrong.error(400, Some("Invalid credentials"), None);
-    assert!(session_cookie(&wrong).is_none(), "failed signin sets a session cookie");
+    assert!(
+        session_cookie(&wrong).is_none(),
+        "failed signin sets a session cookie"
+    );
     let unknown = app
         .signin_raw(&plain_client(), &unique_email(), "wrong password")
         .await;
     unknown.error(400, Some("Invalid credentials"), None);
-    assert_eq!(wrong.body, unknown.body, "responses reveal nothing about accounts");
+    assert_eq!(
+        wrong.body, unknown.body,
+        "responses reveal nothing about accounts"
+    );
     assert!(session_cookie(&unknown).is_none());
 }
 
@@ -262,7 +329,9 @@ async fn signin_with_invalid_input_is_400() {
         json!({"email": u.email, "password": null}),
         json!({"email": "not an email", "password": u.password}),
     ] {
-        app.post("/api/users/signin", Auth::None, body).await.error(400, None, None);
+        app.post("/api/users/signin", Auth::None, body)
+            .await
+            .error(400, None, None);
     }
 }
 
@@ -270,11 +339,22 @@ async fn signin_with_invalid_input_is_400() {
 async fn currentuser_is_null_without_a_valid_session() {
     let app = spawn_app().await;
     assert_eq!(app.current_user(Auth::None).await, Value::Null);
-    let body = app.get("/api/users/currentuser", Auth::None).await.json(200);
+    let body = app
+        .get("/api/users/currentuser", Auth::None)
+        .await
+        .json(200);
     assert_eq!(body, json!({"currentUser": null}));
     for junk in ["", "junk", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.AAAA"] {
-        assert_eq!(app.current_user(Auth::Token(junk)).await, Value::Null, "bearer {junk:?}");
-        assert_eq!(app.current_user(Auth::RawCookie(junk)).await, Value::Null, "cookie {junk:?}");
+        assert_eq!(
+            app.current_user(Auth::Token(junk)).await,
+            Value::Null,
+            "bearer {junk:?}"
+        );
+        assert_eq!(
+            app.current_user(Auth::RawCookie(junk)).await,
+            Value::Null,
+            "cookie {junk:?}"
+        );
     }
     let r = app
         .send(
@@ -303,13 +383,19 @@ async fn signout_clears_the_cookie_and_revokes_the_session() {
         || attrs
             .iter()
             .any(|a| a.to_ascii_lowercase().starts_with("expires=") && a.contains("1970"));
-    assert!(cleared, "signout cookie does not clear the session: {value}; {attrs:?}");
+    assert!(
+        cleared,
+        "signout cookie does not clear the session: {value}; {attrs:?}"
+    );
 
     // The browser forgets it...
     assert_eq!(app.current_user(Auth::Cookie(&u)).await, Value::Null);
     // ...and the server refuses the old token however it is presented.
     assert_eq!(app.current_user(Auth::Token(&u.token)).await, Value::Null);
-    assert_eq!(app.current_user(Auth::RawCookie(&u.token)).await, Value::Null);
+    assert_eq!(
+        app.current_user(Auth::RawCookie(&u.token)).await,
+        Value::Null
+    );
     for auth in [Auth::Token(&u.token), Auth::RawCookie(&u.token)] {
         app.post("/api/tickets", auth, json!({"title": "t", "price": 1}))
             .await
@@ -327,13 +413,21 @@ async fn signout_with_bearer_revokes_that_token() {
         .await;
     assert_eq!(r.json(200), json!({}));
     assert_eq!(app.current_user(Auth::Bearer(&u)).await, Value::Null);
-    app.post("/api/tickets", Auth::Bearer(&u), json!({"title": "t", "price": 1}))
-        .await
-        .error(401, None, None);
+    app.post(
+        "/api/tickets",
+        Auth::Bearer(&u),
+        json!({"title": "t", "price": 1}),
+    )
+    .await
+    .error(401, None, None);
     // The cookie carries the same session: revoked too.
-    app.post("/api/tickets", Auth::Cookie(&u), json!({"title": "t", "price": 1}))
-        .await
-        .error(401, None, None);
+    app.post(
+        "/api/tickets",
+        Auth::Cookie(&u),
+        json!({"title": "t", "price": 1}),
+    )
+    .await
+    .error(401, None, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,9 +441,13 @@ async fn signout_leaves_other_sessions_alone_and_signin_works_again() {
         .expect(200);
     assert_eq!(app.current_user(Auth::Bearer(&a)).await, Value::Null);
     assert_eq!(app.current_user(Auth::Bearer(&b)).await["id"], json!(a.id));
-    app.post("/api/tickets", Auth::Bearer(&b), json!({"title": "t", "price": 1}))
-        .await
-        .expect(201);
+    app.post(
+        "/api/tickets",
+        Auth::Bearer(&b),
+        json!({"title": "t", "price": 1}),
+    )
+    .await
+    .expect(201);
     let c = app.signin(&a.email, &a.password).await;
     for mode in MODES {
         assert_eq!(app.current_user(mode.auth(&c)).await["id"], json!(a.id));
@@ -359,10 +457,94 @@ async fn signout_leaves_other_sessions_alone_and_signin_works_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signout_without_a_session_is_200() {
     let app = spawn_app().await;
-    let r = app.call(Method::POST, "/api/users/signout", Auth::None, None).await;
-    assert_eq!(r.json(200), json!({}));
     let r = app
-        .call(Method::POST, "/api/users/signout", Auth::Token("garbage"), None)
+        .call(Method::POST, "/api/users/signout", Auth::None, None)
         .await;
     assert_eq!(r.json(200), json!({}));
+    let r = app
+        .call(
+            Method::POST,
+            "/api/users/signout",
+            Auth::Token("garbage"),
+            None,
+        )
+        .await;
+    assert_eq!(r.json(200), json!({}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_are_compared_whole_even_with_nul_bytes() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let r = app
+        .signup_raw(&plain_client(), &email, "passw0rd\u{0}first")
+        .await;
+    match r.status {
+        201 => {
+            app.signin_raw(&plain_client(), &email, "passw0rd\u{0}other")
+                .await
+                .error(400, Some("Invalid credentials"), None);
+            app.signin_raw(&plain_client(), &email, "passw0rd")
+                .await
+                .error(400, None, None);
+            app.signin(&email, "passw0rd\u{0}first").await;
+        }
+        400 => {
+            r.error(400, None, Some("password"));
+        }
+        s => panic!("unexpected {s}: {}", r.text),
+    }
+}
+
+/// An unknown email costs the same time as a wrong password (a dummy hash
+/// is checked), so timing reveals nothing about who has an account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_email_costs_the_same_time_as_a_wrong_password() {
+    let app = spawn_app_with(LONG_HOLD_SECS, |s| s.auth.bcrypt_cost = 8).await;
+    let u = app.signup().await;
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        let t = std::time::Instant::now();
+        app.signin_raw(&plain_client(), &u.email, "wrong password")
+            .await
+            .error(400, Some("Invalid credentials"), None);
+        wrong.push(t.elapsed());
+        let t = std::time::Instant::now();
+        app.signin_raw(&plain_client(), &unique_email(), "wrong password")
+            .await
+            .error(400, Some("Invalid credentials"), None);
+        unknown.push(t.elapsed());
+    }
+    wrong.sort();
+    unknown.sort();
+    let (w, n) = (wrong[3], unknown[3]);
+    assert!(
+        n * 2 >= w && w * 2 >= n,
+        "median signin time: wrong password {w:?}, unknown email {n:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_cookies_setting_marks_the_cookie_secure() {
+    let app = spawn_app_with(LONG_HOLD_SECS, |s| s.server.secure_cookies = true).await;
+    let r = app
+        .signup_raw(&plain_client(), &unique_email(), "password123")
+        .await;
+    r.expect(201);
+    let (_, attrs) = session_cookie(&r).expect("session cookie");
+    assert!(has_attr(&attrs, "Secure"), "{attrs:?}");
+    assert!(
+        has_attr(&attrs, "HttpOnly") && has_attr(&attrs, "SameSite=Lax"),
+        "{attrs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_ui_is_served_at_the_root() {
+    let app = spawn_app().await;
+    let r = app.get("/", Auth::None).await;
+    r.expect(200);
+    let ct = r.header("content-type").unwrap_or_default();
+    assert!(ct.starts_with("text/html"), "GET / content type {ct:?}");
 }
