@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::domain::IdGenerator;
 use crate::http::auth::{Passwords, Tokens};
 use crate::http::limits::RateLimit;
+use crate::http::server::ConnectionLimits;
 use crate::http::{Limits, State};
 use crate::payments::TestGateway;
 use crate::storage::{Storage, StorageError};
@@ -163,10 +164,17 @@ impl App {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
         let routes = crate::http::routes(state.clone());
-        let server = warp::serve(routes).incoming(listener).graceful(async move {
-            let _ = stop_rx.await;
-        });
-        let http = tokio::spawn(server.run());
+        let limits = ConnectionLimits {
+            max_connections: settings.server.max_connections,
+            header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
+        };
+        let http = tokio::spawn(crate::http::server::serve(
+            listener,
+            routes,
+            state.core.clone(),
+            limits,
+            stop_rx,
+        ));
         tracing::info!(%addr, restored_holds = restored, "serving");
         Ok(RunningApp {
             addr,
@@ -211,6 +219,7 @@ impl RunningApp {
         if let Some(tx) = self.stop_http.take() {
             let _ = tx.send(());
         }
+        self.state.core.read_model.close_live();
         if tokio::time::timeout(grace, &mut self.http).await.is_err() {
             tracing::warn!("connections still open after the grace period; closing them");
             self.http.abort();

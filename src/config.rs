@@ -36,6 +36,10 @@ pub struct ServerSettings {
     pub secure_cookies: bool,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Open connections (live WebSocket sessions included) at most.
+    pub max_connections: usize,
+    /// Seconds a client gets to send a request's headers.
+    pub header_read_timeout_secs: u64,
 }
 
 /// `[storage]`: the sled directory.
@@ -128,6 +132,12 @@ impl Settings {
         if self.orders.reservation_secs == 0 {
             return Err(ConfigError::Invalid(
                 "orders.reservation_secs must be at least 1".into(),
+            ));
+        }
+        if self.server.max_connections == 0 || self.server.header_read_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "server.max_connections and server.header_read_timeout_secs must be at least 1"
+                    .into(),
             ));
         }
         if self.auth.session_secs == 0 {

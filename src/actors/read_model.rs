@@ -32,10 +32,20 @@ struct Index {
 /// published to the live hub while the index is locked for writing, and a
 /// live subscription starts with a snapshot taken under the read lock, so a
 /// subscriber sees every change exactly once: in its snapshot or after it.
-#[derive(Default)]
 pub struct ReadModel {
     index: RwLock<Index>,
     live: LiveHub,
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for ReadModel {
+    fn default() -> Self {
+        ReadModel {
+            index: RwLock::default(),
+            live: LiveHub::default(),
+            closing: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 impl ReadModel {
@@ -92,6 +102,16 @@ impl ReadModel {
         let ix = self.index.read().expect("read model lock");
         let rx = self.live.subscribe();
         (ix.tickets.values().cloned().collect(), rx)
+    }
+
+    /// Resolves (`changed()`) when the server shuts down, so live sessions end.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Tells every live session to end.
+    pub fn close_live(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Current live subscribers.

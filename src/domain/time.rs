@@ -39,9 +39,15 @@ impl Timestamp {
             .unwrap_or_default()
     }
 
-    /// Parses RFC 3339 with any offset; `None` when malformed or out of range.
+    /// Parses RFC 3339 with any offset; `None` when malformed, or when the
+    /// instant falls outside the years 0001 to 9999 in UTC (RFC 3339 cannot
+    /// show it).
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
         let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+        let utc = t.checked_to_offset(time::UtcOffset::UTC)?;
+        if !(1..=9999).contains(&utc.year()) {
+            return None;
+        }
         let millis = t.unix_timestamp_nanos() / 1_000_000;
         i64::try_from(millis).ok().map(Timestamp)
     }
@@ -59,5 +65,9 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2026-11-24T18:30:00.25Z");
         assert!(Timestamp::parse_rfc3339("yesterday").is_none());
         assert!(Timestamp::parse_rfc3339("2026-13-01T00:00:00Z").is_none());
+        assert!(Timestamp::parse_rfc3339("0000-01-01T00:30:00+01:00").is_none());
+        assert!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-01:00").is_none());
+        let t = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "9999-12-31T23:59:59Z");
     }
 }

@@ -107,12 +107,16 @@ impl Price {
         message: "Price must be greater than 0",
     };
 
-    /// From a JSON number or numeric string with at most two decimals.
-    pub fn from_json(v: &Value) -> Result<Self, DomainError> {
-        match v {
-            Value::Number(n) => Self::parse_decimal(&n.to_string()),
-            Value::String(s) => Self::parse_decimal(s.trim()),
-            _ => Err(Self::BAD),
+    /// From the literal JSON text of a number (`12.50`) or a numeric string
+    /// (`"12.50"`), at most two decimals. The literal is read as written,
+    /// never through a float, so `12.500000000000000001` is refused.
+    pub fn from_json_literal(raw: &str) -> Result<Self, DomainError> {
+        let raw = raw.trim();
+        if raw.starts_with('"') {
+            let s: String = serde_json::from_str(raw).map_err(|_| Self::BAD)?;
+            Self::parse_decimal(s.trim())
+        } else {
+            Self::parse_decimal(raw)
         }
     }
 
@@ -242,26 +246,31 @@ mod tests {
 
     #[test]
     fn prices_are_exact_cents() {
-        let p = |v: Value| Price::from_json(&v).map(Price::cents);
-        assert_eq!(p(json!(20)), Ok(2000));
-        assert_eq!(p(json!(12.5)), Ok(1250));
-        assert_eq!(p(json!(99.99)), Ok(9999));
-        assert_eq!(p(json!("12.50")), Ok(1250));
-        assert_eq!(p(json!(20.0)), Ok(2000));
-        assert_eq!(p(json!(1_000_000)), Ok(100_000_000));
+        let p = |raw: &str| Price::from_json_literal(raw).map(Price::cents);
+        assert_eq!(p("20"), Ok(2000));
+        assert_eq!(p("12.5"), Ok(1250));
+        assert_eq!(p("99.99"), Ok(9999));
+        assert_eq!(p("\"12.50\""), Ok(1250));
+        assert_eq!(p("\" 7 \""), Ok(700));
+        assert_eq!(p("20.0"), Ok(2000));
+        assert_eq!(p("1000000"), Ok(100_000_000));
         for bad in [
-            json!(0),
-            json!(-5),
-            json!(1.005),
-            json!("abc"),
-            json!(1e20),
-            json!(1_000_000.01),
-            json!(null),
-            json!(true),
-            json!("1e3"),
-            json!(""),
+            "0",
+            "-5",
+            "1.005",
+            "\"abc\"",
+            "1e20",
+            "1E2",
+            "1000000.01",
+            "null",
+            "true",
+            "\"1e3\"",
+            "\"\"",
+            "12.500000000000000001",
+            "{}",
+            "[1]",
         ] {
-            assert!(p(bad.clone()).is_err(), "{bad}");
+            assert!(p(bad).is_err(), "{bad}");
         }
         assert_eq!(Price::from_cents(1250).unwrap().to_json(), json!(12.5));
         assert_eq!(Price::from_cents(9999).unwrap().to_json(), json!(99.99));

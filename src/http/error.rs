@@ -89,6 +89,11 @@ impl ApiError {
         let mut res =
             warp::reply::with_status(warp::reply::json(&json!({ "errors": errors })), status)
                 .into_response();
+        if let ApiError::PayloadTooLarge = self {
+            // The unread body is still in the connection: close it.
+            res.headers_mut()
+                .insert("connection", warp::http::HeaderValue::from_static("close"));
+        }
         if let ApiError::TooManyRequests(secs) = self {
             res.headers_mut()
                 .insert("retry-after", warp::http::HeaderValue::from(secs.max(1)));

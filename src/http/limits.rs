@@ -1,9 +1,9 @@
 //! Rate limits on the authentication routes: fixed one-minute windows per
-//! key. A limiter that can be *checked* without being charged is what the
-//! failed-signin rule needs (a correct password after too many failures must
-//! still get 429, or the limit would leak which guess was right); the
-//! maintained keyed limiters only offer check-and-charge, so this small one
-//! is kept here.
+//! key. The failed-signin rule charges an attempt *before* the password is
+//! checked (so concurrent guesses cannot slip past the limit, and a correct
+//! password after too many failures still gets 429) and refunds it when the
+//! signin succeeds; keyed limiters such as governor's cannot refund, so this
+//! small one is kept here.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -32,21 +32,9 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
         }
     }
 
-    /// 429 if `key` has used up its window, without charging it.
-    pub fn check(&self, key: &K) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let windows = self.windows.lock().expect("rate limit lock");
-        match windows.get(key) {
-            Some((start, count)) if now < *start + WINDOW && *count >= self.limit => {
-                let left = (*start + WINDOW).saturating_duration_since(now);
-                Err(ApiError::TooManyRequests(left.as_secs() + 1))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Charges one event to `key`.
-    pub fn charge(&self, key: &K) {
+    /// Checks and charges in one step: 429 once `key` used up its window.
+    /// Concurrent callers cannot all pass the check before any is charged.
+    pub fn take(&self, key: &K) -> Result<(), ApiError> {
         let now = Instant::now();
         let mut windows = self.windows.lock().expect("rate limit lock");
         if windows.len() >= SWEEP_AT {
@@ -56,14 +44,21 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
         if now >= entry.0 + WINDOW {
             *entry = (now, 0);
         }
-        entry.1 = entry.1.saturating_add(1);
+        if entry.1 >= self.limit {
+            let left = (entry.0 + WINDOW).saturating_duration_since(now);
+            return Err(ApiError::TooManyRequests(left.as_secs() + 1));
+        }
+        entry.1 += 1;
+        Ok(())
     }
 
-    /// Checks, then charges: 429 once `key` used up its window.
-    pub fn take(&self, key: &K) -> Result<(), ApiError> {
-        self.check(key)?;
-        self.charge(key);
-        Ok(())
+    /// Gives back one event taken by [`RateLimit::take`] (a signin that
+    /// turned out to succeed is not a failure).
+    pub fn refund(&self, key: &K) {
+        let mut windows = self.windows.lock().expect("rate limit lock");
+        if let Some(entry) = windows.get_mut(key) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
     }
 }
 
@@ -77,6 +72,9 @@ mod tests {
         assert!(l.take(&"a").is_ok());
         assert!(l.take(&"a").is_ok());
         assert!(matches!(l.take(&"a"), Err(ApiError::TooManyRequests(s)) if (1..=60).contains(&s)));
-        assert!(l.check(&"b").is_ok());
+        assert!(l.take(&"b").is_ok());
+        l.refund(&"a");
+        assert!(l.take(&"a").is_ok());
+        assert!(l.take(&"a").is_err());
     }
 }

@@ -3,17 +3,33 @@
 //! bound gets a fresh snapshot; one that stops reading (a send blocks past
 //! `SEND_TIMEOUT`) or stops answering pings is dropped. Inbound messages are
 //! capped small and otherwise ignored.
+//!
+//! The upgrade is done here with tokio-tungstenite rather than warp's `ws()`
+//! so each socket gets small buffers (tungstenite's default 128 KiB read
+//! buffer would cost ~650 MiB at 5,000 subscribers) and each change is sent
+//! as the same shared bytes to everyone.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
-use warp::ws::{Message, WebSocket, Ws};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use warp::http::{HeaderValue, Method, Request, StatusCode};
+use warp::Reply as _;
 
+use super::error::ApiError;
 use crate::actors::Core;
 
+/// The path of the live feed.
+pub const PATH: &str = "/api/tickets/live";
 /// Largest inbound message a client may send.
 pub const MAX_INBOUND: usize = 4 * 1024;
 /// How often idle connections are pinged.
@@ -21,13 +37,69 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 /// How long one send may block before the client counts as not reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Upgrades the request and runs the session.
-pub fn upgrade(ws: Ws, core: Arc<Core>) -> warp::reply::Response {
-    use warp::Reply as _;
-    ws.max_message_size(MAX_INBOUND)
-        .max_frame_size(MAX_INBOUND)
-        .on_upgrade(move |socket| session(socket, core))
-        .into_response()
+/// Whether `req` asks to upgrade the live feed to a WebSocket.
+pub fn is_upgrade(req: &Request<Incoming>) -> bool {
+    req.uri().path() == PATH
+        && req.method() == Method::GET
+        && req
+            .headers()
+            .get("upgrade")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
+}
+
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(Some(MAX_INBOUND))
+        .max_frame_size(Some(MAX_INBOUND))
+}
+
+/// Answers the upgrade (101) and runs the session once the connection is
+/// handed over. `permit` is the connection's slot, held until the session ends.
+pub fn accept(
+    mut req: Request<Incoming>,
+    core: Arc<Core>,
+    permit: Arc<OwnedSemaphorePermit>,
+) -> warp::reply::Response {
+    let key = req.headers().get("sec-websocket-key").cloned();
+    let version_ok = req
+        .headers()
+        .get("sec-websocket-version")
+        .is_some_and(|v| v.as_bytes() == b"13");
+    let Some(key) = key.filter(|_| version_ok) else {
+        return ApiError::BadRequest(
+            "A WebSocket upgrade needs Sec-WebSocket-Key and version 13".into(),
+        )
+        .into_response();
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let _slot = permit;
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let socket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(socket_config()),
+                )
+                .await;
+                session(socket, core).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    let mut res =
+        warp::reply::with_status(warp::reply(), StatusCode::SWITCHING_PROTOCOLS).into_response();
+    let headers = res.headers_mut();
+    headers.insert("connection", HeaderValue::from_static("upgrade"));
+    headers.insert("upgrade", HeaderValue::from_static("websocket"));
+    if let Ok(v) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        headers.insert("sec-websocket-accept", v);
+    }
+    res
 }
 
 fn snapshot_message(tickets: &[crate::domain::Ticket]) -> Message {
@@ -35,8 +107,12 @@ fn snapshot_message(tickets: &[crate::domain::Ticket]) -> Message {
     Message::text(json!({"type": "snapshot", "tickets": tickets}).to_string())
 }
 
-async fn session(socket: WebSocket, core: Arc<Core>) {
+async fn session<S>(socket: WebSocketStream<S>, core: Arc<Core>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let (mut tx, mut rx) = socket.split();
+    let mut closing = core.read_model.closing();
     let (tickets, mut changes) = core.read_model.subscribe();
     if send(&mut tx, snapshot_message(&tickets)).await.is_err() {
         return;
@@ -49,8 +125,8 @@ async fn session(socket: WebSocket, core: Arc<Core>) {
         tokio::select! {
             change = changes.recv() => {
                 let message = match change {
-                    Ok(bytes) => match std::str::from_utf8(&bytes) {
-                        Ok(text) => Message::text(text),
+                    Ok(bytes) => match Utf8Bytes::try_from(bytes) {
+                        Ok(text) => Message::Text(text),
                         Err(_) => continue,
                     },
                     Err(RecvError::Lagged(missed)) => {
@@ -66,10 +142,9 @@ async fn session(socket: WebSocket, core: Arc<Core>) {
                 }
             }
             inbound = rx.next() => match inbound {
-                Some(Ok(m)) if m.is_pong() => awaiting_pong = false,
-                Some(Ok(m)) if m.is_close() => break,
+                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => break,
             },
             _ = ping.tick() => {
                 if awaiting_pong {
@@ -77,13 +152,14 @@ async fn session(socket: WebSocket, core: Arc<Core>) {
                     break;
                 }
                 awaiting_pong = true;
-                if send(&mut tx, Message::ping(Vec::new())).await.is_err() {
+                if send(&mut tx, Message::Ping(Default::default())).await.is_err() {
                     break;
                 }
             }
+            _ = closing.changed() => break,
         }
     }
-    let _ = tx.close().await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.close()).await;
 }
 
 async fn send<S>(tx: &mut S, message: Message) -> Result<(), ()>

@@ -10,11 +10,15 @@ pub mod live;
 pub mod orders;
 pub mod payments;
 pub mod request;
+pub mod server;
 pub mod tickets;
 pub mod ui;
 pub mod users;
 
 use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 use std::sync::Arc;
 
 use actix::Addr;
@@ -120,72 +124,64 @@ fn health(state: &State) -> warp::reply::Response {
     }
 }
 
-/// Every route the server answers.
+/// Every route the server answers (the live WebSocket upgrade is taken
+/// before these, in [`server`]).
 pub fn routes(
     state: Arc<State>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static
 {
-    let with_state = {
-        let state = state.clone();
-        warp::any().map(move || state.clone())
-    };
+    let with_state = warp::any().map(move || state.clone());
     let health = warp::path("healthz")
         .and(warp::path::end())
         .and(with_state.clone())
         .map(|s: Arc<State>| health(&s));
+    let query = warp::query::raw()
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify();
     let api = warp::path("api")
         .and(warp::method())
         .and(warp::path::full())
-        .and(
-            warp::query::raw()
-                .map(Some)
-                .or(warp::any().map(|| None))
-                .unify(),
-        )
+        .and(query)
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(warp::ext::optional::<server::ClientAddr>())
         .and(warp::body::stream())
         .and(with_state)
         .then(
-            |method, path: warp::path::FullPath, query, headers, remote, body, state| async move {
-                let req = ApiRequest::new(
-                    method,
-                    path.as_str(),
-                    query,
-                    headers,
-                    remote,
-                    request::box_body(body),
-                );
-                match dispatch(state, req).await {
-                    Ok(res) => res,
-                    Err(e) => e.into_response(),
+            |method,
+             path: warp::path::FullPath,
+             query,
+             headers,
+             client: Option<server::ClientAddr>,
+             body,
+             state| async move {
+                let remote = client.map(|c| c.0);
+                let body = request::box_body(body);
+                let handled = async move {
+                    let req = ApiRequest::read(method, path.as_str(), query, headers, remote, body)
+                        .await?;
+                    dispatch(state, req).await
+                };
+                // A bug must cost one request a 500, never the connection.
+                match AssertUnwindSafe(handled).catch_unwind().await {
+                    Ok(result) => result.unwrap_or_else(ApiError::into_response),
+                    Err(_) => {
+                        ApiError::Internal("a request handler panicked".into()).into_response()
+                    }
                 }
             },
         );
-    let live = warp::path!("api" / "tickets" / "live")
-        .and(warp::get())
-        .and(warp::ws())
-        .and(with_core(&state))
-        .map(live::upgrade);
     let ui =
         warp::get()
             .and(warp::path::full())
             .and_then(|path: warp::path::FullPath| async move {
                 ui::file(path.as_str().trim_start_matches('/')).ok_or_else(warp::reject::not_found)
             });
-    live.or(health)
-        .unify()
+    health
         .or(api)
         .unify()
         .or(ui)
         .unify()
         .or(warp::any().map(|| ApiError::NotFound.into_response()))
         .unify()
-}
-
-fn with_core(
-    state: &Arc<State>,
-) -> impl Filter<Extract = (Arc<Core>,), Error = Infallible> + Clone + Send + Sync + 'static {
-    let core = state.core.clone();
-    warp::any().map(move || core.clone())
 }

@@ -14,9 +14,9 @@ pub fn order_id(s: &str) -> Result<OrderId, ApiError> {
 }
 
 /// POST `/api/orders` `{ticketId}` → 201 order in `created`.
-pub async fn create(state: &State, mut req: ApiRequest) -> Reply {
+pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let body = req.json().await?;
+    let body = req.json()?;
     let mut f = Fields::new(&body);
     let ticket = f
         .string("ticketId", "TicketId must be provided")

@@ -7,9 +7,9 @@ use super::request::{ApiRequest, Fields};
 use super::{reply, Reply, State};
 
 /// POST `/api/payments` `{orderId, token}` → 201 `{id, orderId}`.
-pub async fn create(state: &State, mut req: ApiRequest) -> Reply {
+pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let body = req.json().await?;
+    let body = req.json()?;
     let mut f = Fields::new(&body);
     let order = f
         .string("orderId", "OrderId must be provided")

@@ -30,19 +30,30 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     /// The client's address.
     pub remote: Option<SocketAddr>,
-    body: Option<BodyStream>,
+    body: Bytes,
 }
 
 impl ApiRequest {
-    /// Assembles a request from what warp extracted.
-    pub fn new(
+    /// Assembles a request from what warp extracted, reading the whole body
+    /// first (at most 64 KiB, else 413): a request refused before its body
+    /// was read would otherwise leave the body in the connection and break
+    /// keep-alive.
+    pub async fn read(
         method: Method,
         path: &str,
         query: Option<String>,
         headers: HeaderMap,
         remote: Option<SocketAddr>,
         body: BodyStream,
-    ) -> Self {
+    ) -> Result<Self, ApiError> {
+        let declared = headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| l.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > MAX_BODY as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let body = read_body(body).await?;
         let segments = path
             .trim_start_matches("/api")
             .split('/')
@@ -60,14 +71,14 @@ impl ApiRequest {
                     .collect()
             })
             .unwrap_or_default();
-        ApiRequest {
+        Ok(ApiRequest {
             method,
             segments,
             query,
             headers,
             remote,
-            body: Some(body),
-        }
+            body,
+        })
     }
 
     /// A header as text, if present and printable.
@@ -76,57 +87,45 @@ impl ApiRequest {
     }
 
     /// Reads the body as a JSON object. An empty body reads as `{}`; a body
-    /// must be `application/json` (415), at most 64 KiB (413), valid JSON
-    /// (400) and an object (400).
-    pub async fn json(&mut self) -> Result<Map<String, Value>, ApiError> {
-        if let Some(len) = self
-            .header("content-length")
-            .and_then(|l| l.parse::<u64>().ok())
-        {
-            if len > MAX_BODY as u64 {
-                return Err(ApiError::PayloadTooLarge);
-            }
-        }
-        let bytes = self.read_body().await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+    /// must be `application/json` (415), valid JSON (400) and an object (400).
+    pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Map::new());
         }
         if !self.is_json() {
             return Err(ApiError::UnsupportedMediaType);
         }
-        match serde_json::from_slice::<Value>(&bytes) {
+        match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(ApiError::BadRequest("Body must be a JSON object".into())),
             Err(e) => Err(ApiError::BadRequest(format!("Body is not valid JSON: {e}"))),
         }
     }
 
+    /// The body's bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// `application/json`, with or without parameters such as `charset`.
     fn is_json(&self) -> bool {
         self.header("content-type")
             .and_then(|ct| ct.split(';').next())
-            .map(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json"
-                    || (mime.starts_with("application/") && mime.ends_with("+json"))
-            })
-            .unwrap_or(false)
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
     }
+}
 
-    async fn read_body(&mut self) -> Result<Bytes, ApiError> {
-        let Some(mut body) = self.body.take() else {
-            return Ok(Bytes::new());
-        };
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = body.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
-            if buf.len() + chunk.len() > MAX_BODY {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            buf.extend_from_slice(&chunk);
+async fn read_body(mut body: BodyStream) -> Result<Bytes, ApiError> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
+        if buf.len() + chunk.len() > MAX_BODY {
+            return Err(ApiError::PayloadTooLarge);
         }
-        Ok(buf.freeze())
+        buf.extend_from_slice(&chunk);
     }
+    Ok(buf.freeze())
 }
 
 /// Turns warp's body stream into a boxed stream of `Bytes`.

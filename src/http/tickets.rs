@@ -14,16 +14,14 @@ const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
 /// Title, price and date from a create or edit body.
-async fn ticket_fields(req: &mut ApiRequest) -> Result<(Title, Price, EventDate), ApiError> {
-    let body = req.json().await?;
+fn ticket_fields(req: &ApiRequest) -> Result<(Title, Price, EventDate), ApiError> {
+    let body = req.json()?;
     let mut f = Fields::new(&body);
     let title = match f.raw("title") {
         Some(serde_json::Value::String(s)) => f.parse(Title::parse(s)),
         _ => f.parse(Title::parse("")),
     };
-    let price = f.parse(Price::from_json(
-        f.raw("price").unwrap_or(&serde_json::Value::Null),
-    ));
+    let price = f.parse(price_literal(req).and_then(|raw| Price::from_json_literal(&raw)));
     let date = f.parse(EventDate::from_json(f.raw("date")));
     f.finish()?;
     Ok((
@@ -33,15 +31,32 @@ async fn ticket_fields(req: &mut ApiRequest) -> Result<(Title, Price, EventDate)
     ))
 }
 
+/// The literal JSON text of the body's `price`, as the client wrote it.
+fn price_literal(req: &ApiRequest) -> Result<String, crate::domain::DomainError> {
+    #[derive(serde::Deserialize)]
+    struct PriceOnly<'a> {
+        #[serde(borrow)]
+        price: Option<&'a serde_json::value::RawValue>,
+    }
+    serde_json::from_slice::<PriceOnly>(req.body())
+        .ok()
+        .and_then(|p| p.price)
+        .map(|raw| raw.get().to_owned())
+        .ok_or(crate::domain::DomainError::Invalid {
+            field: "price",
+            message: "Price must be greater than 0",
+        })
+}
+
 /// The ticket id in the path (404 when it cannot be one).
 pub fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
     s.parse().map_err(|()| ApiError::NotFound)
 }
 
 /// POST `/api/tickets` → 201 ticket.
-pub async fn create(state: &State, mut req: ApiRequest) -> Reply {
+pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let (title, price, date) = ticket_fields(&mut req).await?;
+    let (title, price, date) = ticket_fields(&req)?;
     let ticket = state
         .tickets
         .create(caller.user_id, title, price, date)
@@ -89,14 +104,14 @@ pub async fn show(state: &State, id: &str) -> Reply {
 }
 
 /// PUT `/api/tickets/:id` → 200 ticket.
-pub async fn update(state: &State, mut req: ApiRequest, id: &str) -> Reply {
+pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;
     let id = ticket_id(id)?;
     let current = state.core.read_model.ticket(id).ok_or(ApiError::NotFound)?;
     if current.seller != caller.user_id {
         return Err(ApiError::Unauthorized);
     }
-    let (title, price, date) = ticket_fields(&mut req).await?;
+    let (title, price, date) = ticket_fields(&req)?;
     let edit = Edit {
         by: caller.user_id,
         title,

@@ -17,9 +17,9 @@ fn client_key(req: &ApiRequest) -> std::net::IpAddr {
 }
 
 /// POST `/api/users/signup` `{email, password}` → 201 `{id, email, token}` + cookie.
-pub async fn signup(state: &State, mut req: ApiRequest) -> Reply {
+pub async fn signup(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(&req))?;
-    let body = req.json().await?;
+    let body = req.json()?;
     let mut f = Fields::new(&body);
     let email = f
         .string("email", "Email must be valid")
@@ -60,9 +60,9 @@ pub async fn signup(state: &State, mut req: ApiRequest) -> Reply {
 }
 
 /// POST `/api/users/signin` `{email, password}` → 200 `{id, email, token}` + cookie.
-pub async fn signin(state: &State, mut req: ApiRequest) -> Reply {
+pub async fn signin(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(&req))?;
-    let body = req.json().await?;
+    let body = req.json()?;
     let mut f = Fields::new(&body);
     let email = f.string("email", "Email must be valid").map(str::to_owned);
     let password = f
@@ -72,7 +72,9 @@ pub async fn signin(state: &State, mut req: ApiRequest) -> Reply {
     let (email, password) = (email.expect("checked"), password.expect("checked"));
     let email = parse_email(&email)?;
 
-    state.limits.failed_signins.check(&email)?;
+    // Charged before the check, refunded on success: concurrent guesses
+    // cannot all pass, and a locked email refuses even the right password.
+    state.limits.failed_signins.take(&email)?;
     let user = state
         .users
         .send(FindByEmail(email.clone()))
@@ -82,11 +84,9 @@ pub async fn signin(state: &State, mut req: ApiRequest) -> Reply {
     let ok = state.passwords.verify(password, hash).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
-        _ => {
-            state.limits.failed_signins.charge(&email);
-            return Err(ApiError::BadRequest("Invalid credentials".into()));
-        }
+        _ => return Err(ApiError::BadRequest("Invalid credentials".into())),
     };
+    state.limits.failed_signins.refund(&email);
     let token = state.tokens.issue(&user)?;
     let body = json!({"id": user.id.to_string(), "email": user.email.as_str(), "token": token});
     Ok(reply::with_cookie(
