@@ -16,6 +16,8 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tower_service::Service as _;
+use tracing::Instrument as _;
+use warp::http::HeaderValue;
 use warp::Filter;
 
 use super::live;
@@ -25,6 +27,18 @@ use crate::actors::Core;
 /// `addr::remote` only works with warp's own server).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// The request's id: the client's `x-request-id` when it is short and
+/// printable (so a proxy's id carries through), else a fresh one. Echoed in
+/// the response and attached to every log line of the request.
+fn request_id(req: &hyper::Request<Incoming>, core: &Core) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:016x}", core.ids.next()))
+}
 
 /// Limits on connections.
 #[derive(Debug, Clone, Copy)]
@@ -80,12 +94,31 @@ pub async fn serve<F>(
             let mut service = service.clone();
             let core = core.clone();
             let permit = permit.clone();
+            let id = request_id(&req, &core);
+            let span = tracing::info_span!(
+                "request",
+                id = %id,
+                method = %req.method(),
+                path = %req.uri().path(),
+            );
             async move {
-                if live::is_upgrade(&req) {
-                    return Ok::<_, Infallible>(live::accept(req, core, permit));
+                let started = std::time::Instant::now();
+                let mut res = if live::is_upgrade(&req) {
+                    live::accept(req, core, permit)
+                } else {
+                    service.call(req).await?
+                };
+                if let Ok(v) = HeaderValue::from_str(&id) {
+                    res.headers_mut().insert("x-request-id", v);
                 }
-                service.call(req).await
+                tracing::debug!(
+                    status = res.status().as_u16(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "answered"
+                );
+                Ok::<_, Infallible>(res)
             }
+            .instrument(span)
         });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
