@@ -167,6 +167,7 @@ impl App {
         let limits = ConnectionLimits {
             max_connections: settings.server.max_connections,
             header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(settings.server.idle_timeout_secs),
         };
         let http = tokio::spawn(crate::http::server::serve(
             listener,

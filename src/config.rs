@@ -40,6 +40,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Seconds a client gets to send a request's headers.
     pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay silent before it is closed.
+    pub idle_timeout_secs: u64,
 }
 
 /// `[storage]`: the sled directory.
@@ -134,9 +136,12 @@ impl Settings {
                 "orders.reservation_secs must be at least 1".into(),
             ));
         }
-        if self.server.max_connections == 0 || self.server.header_read_timeout_secs == 0 {
+        if self.server.max_connections == 0
+            || self.server.header_read_timeout_secs == 0
+            || self.server.idle_timeout_secs == 0
+        {
             return Err(ConfigError::Invalid(
-                "server.max_connections and server.header_read_timeout_secs must be at least 1"
+                "server.max_connections, header_read_timeout_secs and idle_timeout_secs must be at least 1"
                     .into(),
             ));
         }

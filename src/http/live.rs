@@ -32,8 +32,11 @@ use crate::actors::Core;
 pub const PATH: &str = "/api/tickets/live";
 /// Largest inbound message a client may send.
 pub const MAX_INBOUND: usize = 4 * 1024;
-/// How often idle connections are pinged.
-const PING_EVERY: Duration = Duration::from_secs(20);
+/// How often an idle session is pinged: every third of the connection idle
+/// timeout (so an answering client is never cut off), at most every 20 s.
+pub fn ping_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 3).clamp(Duration::from_millis(100), Duration::from_secs(20))
+}
 /// How long one send may block before the client counts as not reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -63,6 +66,7 @@ pub fn accept(
     mut req: Request<Incoming>,
     core: Arc<Core>,
     permit: Arc<OwnedSemaphorePermit>,
+    ping_every: Duration,
 ) -> warp::reply::Response {
     let key = req.headers().get("sec-websocket-key").cloned();
     let version_ok = req
@@ -86,7 +90,7 @@ pub fn accept(
                     Some(socket_config()),
                 )
                 .await;
-                session(socket, core).await;
+                session(socket, core, ping_every).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
@@ -107,7 +111,7 @@ fn snapshot_message(tickets: &[crate::domain::Ticket]) -> Message {
     Message::text(json!({"type": "snapshot", "tickets": tickets}).to_string())
 }
 
-async fn session<S>(socket: WebSocketStream<S>, core: Arc<Core>)
+async fn session<S>(socket: WebSocketStream<S>, core: Arc<Core>, ping_every: Duration)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -118,7 +122,7 @@ where
         return;
     }
     drop(tickets);
-    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let mut awaiting_pong = false;
     loop {

@@ -1,7 +1,8 @@
 //! The accept loop. warp's own server offers no connection cap and no header
 //! timeout, so connections are served here with hyper directly: at most
 //! `max_connections` at once (WebSocket sessions included), request headers
-//! must arrive within `header_read_timeout`, and shutdown stops accepting and
+//! must arrive within `header_read_timeout`, a connection with nothing to
+//! read for `idle_timeout` is closed, and shutdown stops accepting and
 //! lets in-flight requests finish. Live WebSocket upgrades are answered here
 //! too, so their sockets get small buffers (see [`super::live`]).
 
@@ -15,6 +16,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
+use tokio_io_timeout::TimeoutStream;
 use tower_service::Service as _;
 use tracing::Instrument as _;
 use warp::http::HeaderValue;
@@ -47,6 +49,10 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// Time a client gets to send a request's headers.
     pub header_read_timeout: Duration,
+    /// Time a connection may sit without a byte read (or without a blocked
+    /// write moving): idle keep-alive and silent connections are closed.
+    /// Live sessions are pinged more often than this, so they stay open.
+    pub idle_timeout: Duration,
 }
 
 /// Serves `routes` on `listener` until `stop` fires, then waits for open
@@ -104,7 +110,7 @@ pub async fn serve<F>(
             async move {
                 let started = std::time::Instant::now();
                 let mut res = if live::is_upgrade(&req) {
-                    live::accept(req, core, permit)
+                    live::accept(req, core, permit, live::ping_interval(limits.idle_timeout))
                 } else {
                     service.call(req).await?
                 };
@@ -125,8 +131,11 @@ pub async fn serve<F>(
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout);
+        let mut io = TimeoutStream::new(stream);
+        io.set_read_timeout(Some(limits.idle_timeout));
+        io.set_write_timeout(Some(limits.idle_timeout));
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
+            .serve_connection_with_upgrades(TokioIo::new(Box::pin(io)), hyper_service)
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
