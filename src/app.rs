@@ -64,6 +64,7 @@ impl App {
         settings
             .validate()
             .map_err(|e| StartError::Other(e.to_string()))?;
+        crate::metrics::handle();
         let path = settings.storage.path.clone();
         let (storage, snapshot) = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&path).map_err(|e| {

@@ -15,6 +15,7 @@ pub mod actors;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod payments;
 pub mod storage;
 pub mod views;

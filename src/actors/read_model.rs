@@ -20,6 +20,17 @@ pub enum TicketFilter {
     Any,
 }
 
+/// How many tickets and orders there are in each status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Tickets by status (`available`, `reserved`, `sold`).
+    pub tickets: Vec<(&'static str, usize)>,
+    /// Orders by status.
+    pub orders: Vec<(&'static str, usize)>,
+    /// Orders holding a ticket now.
+    pub holds_active: usize,
+}
+
 #[derive(Default)]
 struct Index {
     tickets: BTreeMap<TicketId, Ticket>,
@@ -184,9 +195,44 @@ impl ReadModel {
             .unwrap_or_default()
     }
 
-    /// How many tickets there are, by status.
+    /// How many tickets there are.
     pub fn ticket_count(&self) -> usize {
         self.index.read().expect("read model lock").tickets.len()
+    }
+
+    /// Tickets and orders by status (for metrics; one pass over the index).
+    pub fn counts(&self) -> Counts {
+        use crate::domain::OrderStatus;
+        let ix = self.index.read().expect("read model lock");
+        let mut tickets = [0usize; 3];
+        for t in ix.tickets.values() {
+            tickets[t.status as usize] += 1;
+        }
+        let mut orders = [0usize; 4];
+        for o in ix.orders.values() {
+            orders[o.status as usize] += 1;
+        }
+        Counts {
+            tickets: [
+                TicketStatus::Available,
+                TicketStatus::Reserved,
+                TicketStatus::Sold,
+            ]
+            .iter()
+            .map(|s| (s.as_str(), tickets[*s as usize]))
+            .collect(),
+            orders: [
+                OrderStatus::Created,
+                OrderStatus::Cancelled,
+                OrderStatus::AwaitingPayment,
+                OrderStatus::Complete,
+            ]
+            .iter()
+            .map(|s| (s.as_str(), orders[*s as usize]))
+            .collect(),
+            holds_active: orders[OrderStatus::Created as usize]
+                + orders[OrderStatus::AwaitingPayment as usize],
+        }
     }
 }
 

@@ -70,6 +70,9 @@ impl TicketActor {
         seat.expire_if_due(Timestamp::now(), &mut changes);
         let step = self.commit(seat, changes, Vec::new(), ctx);
         ctx.wait(step.map(move |res, act, ctx| {
+            if res.is_ok() {
+                metrics::counter!("holds_expired_total").increment(1);
+            }
             if let Err(e) = res {
                 tracing::warn!(ticket = %act.seat.ticket.id, error = %e, "hold expiry not stored; retrying");
                 ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_deadline(order_id, ctx));
@@ -223,8 +226,12 @@ impl Handler<Pay> for TicketActor {
             move |charged, act, ctx| -> Step<Payment> {
                 let charge_id = match charged {
                     Ok(id) => id,
-                    Err(e) => return Box::pin(fut::ready(Err(e.into()))),
+                    Err(e) => {
+                        metrics::counter!("payments_total", "outcome" => "refused").increment(1);
+                        return Box::pin(fut::ready(Err(e.into())));
+                    }
                 };
+                metrics::counter!("payments_total", "outcome" => "charged").increment(1);
                 let mut seat = act.seat.clone();
                 let changes = seat.complete_payment(order_id);
                 let payment = Payment {

@@ -135,6 +135,7 @@ where
                     },
                     Err(RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "live subscriber lagged; resynchronising");
+                        metrics::counter!("live_resyncs_total").increment(1);
                         let (tickets, fresh) = core.read_model.subscribe();
                         changes = fresh;
                         snapshot_message(&tickets)
@@ -153,6 +154,7 @@ where
             _ = ping.tick() => {
                 if awaiting_pong {
                     tracing::debug!("live subscriber stopped answering pings; dropping");
+                    metrics::counter!("live_dropped_total", "reason" => "no pong").increment(1);
                     break;
                 }
                 awaiting_pong = true;

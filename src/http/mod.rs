@@ -135,6 +135,19 @@ pub fn routes(
         .and(warp::path::end())
         .and(with_state.clone())
         .map(|s: Arc<State>| health(&s));
+    let metrics = warp::path("metrics")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|s: Arc<State>| {
+            let body = crate::metrics::render(&s.core, s.tickets.running());
+            let mut res = warp::reply::Reply::into_response(body);
+            res.headers_mut().insert(
+                "content-type",
+                warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            res
+        });
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
@@ -178,6 +191,8 @@ pub fn routes(
                 ui::file(path.as_str().trim_start_matches('/')).ok_or_else(warp::reject::not_found)
             });
     health
+        .or(metrics)
+        .unify()
         .or(api)
         .unify()
         .or(ui)

@@ -101,6 +101,8 @@ pub async fn serve<F>(
             let core = core.clone();
             let permit = permit.clone();
             let id = request_id(&req, &core);
+            let route = crate::metrics::route_label(req.uri().path());
+            let method = req.method().as_str().to_owned();
             let span = tracing::info_span!(
                 "request",
                 id = %id,
@@ -117,11 +119,11 @@ pub async fn serve<F>(
                 if let Ok(v) = HeaderValue::from_str(&id) {
                     res.headers_mut().insert("x-request-id", v);
                 }
-                tracing::debug!(
-                    status = res.status().as_u16(),
-                    micros = started.elapsed().as_micros() as u64,
-                    "answered"
-                );
+                let elapsed = started.elapsed();
+                let status = res.status().as_u16();
+                metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route, "status" => status.to_string()).increment(1);
+                metrics::histogram!("http_request_seconds", "method" => method, "route" => route).record(elapsed.as_secs_f64());
+                tracing::debug!(status, micros = elapsed.as_micros() as u64, "answered");
                 Ok::<_, Infallible>(res)
             }
             .instrument(span)

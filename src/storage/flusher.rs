@@ -74,7 +74,15 @@ impl Flusher {
             // load, so the flush below covers it.
             let target = self.applied.load(Ordering::Acquire);
             if target > flushed {
+                let started = std::time::Instant::now();
                 let error = backend.flush().err().map(|e| e.to_string());
+                metrics::counter!("storage_flushes_total").increment(1);
+                metrics::histogram!("storage_flush_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::histogram!("storage_flush_batches").record((target - flushed) as f64);
+                if error.is_some() {
+                    metrics::counter!("storage_flush_errors_total").increment(1);
+                }
                 if let Some(e) = &error {
                     tracing::error!(error = %e, "storage flush failed");
                 }

@@ -12,6 +12,7 @@ mod concurrency;
 mod csrf;
 mod expiry;
 mod live;
+mod metrics;
 mod orders;
 mod payments;
 mod persistence;

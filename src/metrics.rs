@@ -1,0 +1,92 @@
+//! Prometheus metrics at `GET /metrics`: counters and histograms recorded
+//! where things happen (requests, flushes, expiries, payments, live
+//! resyncs), and gauges of current state (tickets and orders by status, live
+//! subscribers, running ticket actors) read from the core at scrape time.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::actors::Core;
+
+/// Latency buckets, in seconds.
+const SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+/// Flush batch-size buckets, in batches.
+const BATCHES: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// The process-wide recorder (metrics are global to a process, so several
+/// servers embedded in one process share it).
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets(SECONDS)
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full("storage_flush_batches".into()), BATCHES)
+            })
+            .expect("bucket lists are not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("another metrics recorder is installed; /metrics shows only gauges");
+        }
+        handle
+    })
+}
+
+/// The Prometheus text page.
+pub fn render(core: &Core, running_actors: usize) -> String {
+    let counts = core.read_model.counts();
+    for (status, n) in counts.tickets {
+        metrics::gauge!("tickets", "status" => status).set(n as f64);
+    }
+    for (status, n) in counts.orders {
+        metrics::gauge!("orders", "status" => status).set(n as f64);
+    }
+    metrics::gauge!("holds_active").set(counts.holds_active as f64);
+    metrics::gauge!("live_subscribers").set(core.read_model.subscribers() as f64);
+    metrics::gauge!("ticket_actors_running").set(running_actors as f64);
+    let flush = core.storage.flush_stats();
+    metrics::gauge!("storage_writable").set(if core.storage.is_writable() { 1.0 } else { 0.0 });
+    metrics::gauge!("storage_batches_applied").set(flush.batches as f64);
+    handle().render()
+}
+
+/// The route template of `path`, so labels stay few whatever clients send.
+pub fn route_label(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["healthz"] => "/healthz",
+        ["metrics"] => "/metrics",
+        ["api", "users", "signup"] => "/api/users/signup",
+        ["api", "users", "signin"] => "/api/users/signin",
+        ["api", "users", "signout"] => "/api/users/signout",
+        ["api", "users", "currentuser"] => "/api/users/currentuser",
+        ["api", "tickets"] => "/api/tickets",
+        ["api", "tickets", "live"] => "/api/tickets/live",
+        ["api", "tickets", _] => "/api/tickets/:id",
+        ["api", "orders"] => "/api/orders",
+        ["api", "orders", _] => "/api/orders/:id",
+        ["api", "payments"] => "/api/payments",
+        ["api", ..] => "/api/other",
+        _ => "/ui",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_collapse_ids() {
+        assert_eq!(
+            route_label("/api/tickets/0123456789abcdef"),
+            "/api/tickets/:id"
+        );
+        assert_eq!(route_label("/api/orders/whatever"), "/api/orders/:id");
+        assert_eq!(route_label("/api/nope/x/y"), "/api/other");
+        assert_eq!(route_label("/app.js"), "/ui");
+    }
+}
