@@ -77,35 +77,42 @@ impl ReadModel {
 
     /// Records a ticket's new state.
     pub fn put_ticket(&self, t: Ticket) {
-        self.put(Some(t), &[]);
+        self.put(&[t], &[]);
     }
 
     /// Records a changed ticket and its changed orders at once, so readers
     /// never see one without the other.
-    pub fn put(&self, t: Option<Ticket>, orders: &[Order]) {
-        let event = t.as_ref().map(LiveHub::ticket_event);
+    /// `tickets` are the ticket's successive states; each is published, in
+    /// order, as its own change.
+    pub fn put(&self, tickets: &[Ticket], orders: &[Order]) {
+        let events: Vec<_> = tickets.iter().map(LiveHub::ticket_event).collect();
         let mut ix = self.index.write().expect("read model lock");
-        if let Some(t) = t {
-            ix.put_ticket(t);
+        if let Some(t) = tickets.last() {
+            ix.put_ticket(t.clone());
         }
         for o in orders {
             ix.put_order(o.clone());
         }
-        if let Some(event) = event {
+        for event in events {
             self.live.publish(event);
         }
     }
 
-    /// Forgets a deleted ticket (its orders stay, for their buyers' history).
-    pub fn remove_ticket(&self, id: TicketId, orders: &[Order]) {
-        let event = LiveHub::deleted_event(id);
+    /// Forgets a deleted ticket (its orders stay, for their buyers' history),
+    /// publishing first any change that came with the deletion (a lapsed
+    /// hold released on the way).
+    pub fn remove_ticket(&self, id: TicketId, changes: &crate::domain::Changes) {
+        let mut events: Vec<_> = changes.tickets.iter().map(LiveHub::ticket_event).collect();
+        events.push(LiveHub::deleted_event(id));
         let mut ix = self.index.write().expect("read model lock");
         ix.tickets.remove(&id);
         ix.available.remove(&id);
-        for o in orders {
+        for o in &changes.orders {
             ix.put_order(o.clone());
         }
-        self.live.publish(event);
+        for event in events {
+            self.live.publish(event);
+        }
     }
 
     /// Every ticket, and a subscription to every change after them.

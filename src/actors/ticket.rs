@@ -90,8 +90,8 @@ impl TicketActor {
         ctx: &mut Context<Self>,
     ) -> Step<()> {
         let mut writes = Vec::with_capacity(changes.orders.len() + 1 + extra.len());
-        if changes.ticket_changed {
-            writes.push(Write::Ticket(seat.ticket.clone()));
+        if let Some(ticket) = changes.final_ticket() {
+            writes.push(Write::Ticket(ticket.clone()));
         }
         writes.extend(changes.orders.iter().cloned().map(Write::Order));
         writes.append(&mut extra);
@@ -110,8 +110,7 @@ impl TicketActor {
             async move { storage.durable(seq).await }
                 .into_actor(self)
                 .map(move |res, act, _| {
-                    let ticket = changes.ticket_changed.then(|| act.seat.ticket.clone());
-                    act.core.read_model.put(ticket, &changes.orders);
+                    act.core.read_model.put(&changes.tickets, &changes.orders);
                     res.map_err(CommandError::from)
                 }),
         )
@@ -313,7 +312,7 @@ impl Handler<Delete> for TicketActor {
             async move { storage.durable(seq).await }
                 .into_actor(self)
                 .map(move |res, act, ctx| {
-                    act.core.read_model.remove_ticket(id, &changes.orders);
+                    act.core.read_model.remove_ticket(id, &changes);
                     ctx.stop();
                     res.map_err(CommandError::from)
                 }),

@@ -69,8 +69,17 @@ pub struct Seat {
 pub struct Changes {
     /// Orders whose record changed, in the order they changed.
     pub orders: Vec<Order>,
-    /// Whether the ticket itself changed.
-    pub ticket_changed: bool,
+    /// The ticket after each of its changes, in order (a lapsed hold released
+    /// on the way to a new reservation is a change of its own, with its own
+    /// version, and is published as such). The last one is the ticket now.
+    pub tickets: Vec<Ticket>,
+}
+
+impl Changes {
+    /// The ticket as it stands after all the changes, if it changed.
+    pub fn final_ticket(&self) -> Option<&Ticket> {
+        self.tickets.last()
+    }
 }
 
 impl Ticket {
@@ -126,7 +135,7 @@ impl Seat {
             order.version += 1;
             order.ticket.version = self.ticket.version;
             changes.orders.push(order);
-            changes.ticket_changed = true;
+            changes.tickets.push(self.ticket.clone());
         }
     }
 
@@ -157,7 +166,7 @@ impl Seat {
         };
         self.order = Some(order.clone());
         changes.orders.push(order);
-        changes.ticket_changed = true;
+        changes.tickets.push(self.ticket.clone());
         Ok(changes)
     }
 
@@ -216,7 +225,7 @@ impl Seat {
             order.version += 1;
             order.ticket.version = self.ticket.version;
             changes.orders.push(order.clone());
-            changes.ticket_changed = true;
+            changes.tickets.push(self.ticket.clone());
         }
         changes
     }
@@ -242,7 +251,7 @@ impl Seat {
         self.ticket.price = price;
         self.ticket.date = date;
         self.ticket.version += 1;
-        changes.ticket_changed = true;
+        changes.tickets.push(self.ticket.clone());
         Ok(changes)
     }
 

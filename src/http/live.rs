@@ -165,7 +165,9 @@ where
             _ = closing.changed() => break,
         }
     }
-    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.close()).await;
+    // A client that stopped reading cannot take a close frame either: give
+    // it a moment, not another full send timeout.
+    let _ = tokio::time::timeout(Duration::from_secs(1), tx.close()).await;
 }
 
 async fn send<S>(tx: &mut S, message: Message) -> Result<(), ()>
