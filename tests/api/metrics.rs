@@ -12,7 +12,9 @@ async fn metrics_count_requests_flushes_payments_and_show_state() {
     let ticket = app.create_ticket(&seller, "Metered", json!(10)).await;
     let order = app.reserve(&buyer, ticket["id"].as_str().unwrap()).await;
     app.pay(&buyer, order["id"].as_str().unwrap()).await;
-    app.get("/api/tickets/0000000000000000", Auth::None).await.expect(404);
+    app.get("/api/tickets/0000000000000000", Auth::None)
+        .await
+        .expect(404);
 
     let res = plain_client()
         .get(app.url("/metrics"))
