@@ -1,49 +1,163 @@
 //! The JSON shapes of the contract (`../shared/API.md`): how a ticket, an
 //! order, a user and a payment look to clients, in HTTP bodies and on the
-//! live WebSocket alike.
+//! live WebSocket alike. Typed, so the OpenAPI document is generated from the
+//! very structs that are serialised.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use crate::domain::{Order, Payment, Ticket, User};
+use crate::domain::{Order, OrderStatus, Payment, Ticket, TicketStatus};
 
-/// `{id, title, price, date, userId, version, status, orderId}`.
-pub fn ticket(t: &Ticket) -> Value {
-    json!({
-        "id": t.id.to_string(),
-        "title": t.title.as_str(),
-        "price": t.price.to_json(),
-        "date": t.date.to_json(),
-        "userId": t.seller.to_string(),
-        "version": t.version,
-        "status": t.status.as_str(),
-        "orderId": t.order_id.map(|o| o.to_string()),
-    })
+/// A seat's state.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatusView {
+    /// Free to reserve.
+    Available,
+    /// Held by an order.
+    Reserved,
+    /// Paid for.
+    Sold,
 }
 
-/// `{id, status, userId, expiresAt, ticket: {id, title, price, date, version}, version}`.
-pub fn order(o: &Order) -> Value {
-    json!({
-        "id": o.id.to_string(),
-        "status": o.status.as_str(),
-        "userId": o.buyer.to_string(),
-        "expiresAt": o.expires_at.to_rfc3339(),
-        "ticket": {
-            "id": o.ticket.id.to_string(),
-            "title": o.ticket.title.as_str(),
-            "price": o.ticket.price.to_json(),
-            "date": o.ticket.date.to_json(),
-            "version": o.ticket.version,
+/// An order's state.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum OrderStatusView {
+    /// Holding its ticket until `expiresAt`.
+    #[serde(rename = "created")]
+    Created,
+    /// Cancelled by the buyer or by expiry.
+    #[serde(rename = "cancelled")]
+    Cancelled,
+    /// A payment is being taken.
+    #[serde(rename = "awaiting:payment")]
+    AwaitingPayment,
+    /// Paid; the ticket is sold.
+    #[serde(rename = "complete")]
+    Complete,
+}
+
+/// A ticket: `{id, title, price, date, userId, version, status, orderId}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Ticket)]
+pub struct TicketView {
+    /// Opaque id.
+    pub id: String,
+    /// The event's name.
+    pub title: String,
+    /// Major currency units, at most two decimals.
+    #[schema(value_type = f64, example = 12.5)]
+    pub price: Value,
+    /// The event's start (RFC 3339, UTC), or null.
+    #[schema(format = DateTime, required = true)]
+    pub date: Option<String>,
+    /// The seller's id.
+    pub user_id: String,
+    /// 0 at creation, one more per change.
+    pub version: u64,
+    /// The seat's state.
+    pub status: TicketStatusView,
+    /// The order holding or owning it, or null.
+    #[schema(required = true)]
+    pub order_id: Option<String>,
+}
+
+/// The ticket as an order saw it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = OrderTicket)]
+pub struct OrderTicketView {
+    /// The ticket's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its price.
+    #[schema(value_type = f64, example = 12.5)]
+    pub price: Value,
+    /// Its event date, or null.
+    #[schema(format = DateTime, required = true)]
+    pub date: Option<String>,
+    /// The ticket's version after the order's last change.
+    pub version: u64,
+}
+
+/// An order: `{id, status, userId, expiresAt, ticket, version}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Order)]
+pub struct OrderView {
+    /// Opaque id.
+    pub id: String,
+    /// Where it stands.
+    pub status: OrderStatusView,
+    /// The buyer's id.
+    pub user_id: String,
+    /// When an unpaid hold lapses (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// The ticket.
+    pub ticket: OrderTicketView,
+    /// 0 at creation, one more per change.
+    pub version: u64,
+}
+
+/// `{id, orderId}` of a payment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Payment)]
+pub struct PaymentView {
+    /// Opaque id.
+    pub id: String,
+    /// The order it paid.
+    pub order_id: String,
+}
+
+/// A ticket as the contract shows it.
+pub fn ticket(t: &Ticket) -> TicketView {
+    TicketView {
+        id: t.id.to_string(),
+        title: t.title.as_str().to_owned(),
+        price: t.price.to_json(),
+        date: t.date.0.map(|d| d.to_rfc3339()),
+        user_id: t.seller.to_string(),
+        version: t.version,
+        status: match t.status {
+            TicketStatus::Available => TicketStatusView::Available,
+            TicketStatus::Reserved => TicketStatusView::Reserved,
+            TicketStatus::Sold => TicketStatusView::Sold,
         },
-        "version": o.version,
-    })
+        order_id: t.order_id.map(|o| o.to_string()),
+    }
 }
 
-/// `{id, email}`.
-pub fn user(u: &User) -> Value {
-    json!({ "id": u.id.to_string(), "email": u.email.as_str() })
+/// An order as the contract shows it.
+pub fn order(o: &Order) -> OrderView {
+    OrderView {
+        id: o.id.to_string(),
+        status: match o.status {
+            OrderStatus::Created => OrderStatusView::Created,
+            OrderStatus::Cancelled => OrderStatusView::Cancelled,
+            OrderStatus::AwaitingPayment => OrderStatusView::AwaitingPayment,
+            OrderStatus::Complete => OrderStatusView::Complete,
+        },
+        user_id: o.buyer.to_string(),
+        expires_at: o.expires_at.to_rfc3339(),
+        ticket: OrderTicketView {
+            id: o.ticket.id.to_string(),
+            title: o.ticket.title.as_str().to_owned(),
+            price: o.ticket.price.to_json(),
+            date: o.ticket.date.0.map(|d| d.to_rfc3339()),
+            version: o.ticket.version,
+        },
+        version: o.version,
+    }
 }
 
-/// `{id, orderId}`.
-pub fn payment(p: &Payment) -> Value {
-    json!({ "id": p.id.to_string(), "orderId": p.order_id.to_string() })
+/// A payment as the contract shows it.
+pub fn payment(p: &Payment) -> PaymentView {
+    PaymentView {
+        id: p.id.to_string(),
+        order_id: p.order_id.to_string(),
+    }
 }

@@ -1,7 +1,7 @@
 //! The HTTP layer's one error enum, and the only place errors become status
 //! codes and the contract's `{"errors": [{"message", "field"}]}` body.
 
-use serde_json::json;
+use super::openapi::{ErrorBody, ErrorItem};
 use warp::http::StatusCode;
 use warp::Reply;
 
@@ -74,21 +74,24 @@ impl ApiError {
 
     /// The response: status, `{errors: [...]}`, and `Retry-After` for 429.
     pub fn into_response(self) -> warp::reply::Response {
+        let item = |message: String, field: Option<&str>| ErrorItem {
+            message,
+            field: field.map(str::to_owned),
+        };
         let errors = match &self {
             ApiError::Invalid(fields) => fields
                 .iter()
-                .map(|(f, m)| json!({"message": m, "field": f}))
+                .map(|(f, m)| item(m.clone(), Some(f)))
                 .collect(),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                vec![json!({"message": self.to_string()})]
+                vec![item(self.to_string(), None)]
             }
-            other => vec![json!({"message": other.to_string()})],
+            other => vec![item(other.to_string(), None)],
         };
         let status = self.status();
-        let mut res =
-            warp::reply::with_status(warp::reply::json(&json!({ "errors": errors })), status)
-                .into_response();
+        let mut res = warp::reply::with_status(warp::reply::json(&ErrorBody { errors }), status)
+            .into_response();
         if let ApiError::PayloadTooLarge = self {
             // The unread body is still in the connection: close it.
             res.headers_mut()

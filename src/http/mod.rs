@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod limits;
 pub mod live;
+pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod request;
@@ -78,6 +79,14 @@ pub mod reply {
         warp::reply::with_status(warp::reply(), status).into_response()
     }
 
+    /// A 308 redirect to `to`.
+    pub fn redirect(to: &'static str) -> warp::reply::Response {
+        let mut res = empty(StatusCode::PERMANENT_REDIRECT);
+        res.headers_mut()
+            .insert("location", HeaderValue::from_static(to));
+        res
+    }
+
     /// Adds `Set-Cookie`.
     pub fn with_cookie(mut res: warp::reply::Response, cookie: &str) -> warp::reply::Response {
         if let Ok(v) = HeaderValue::from_str(cookie) {
@@ -108,12 +117,20 @@ async fn dispatch(state: Arc<State>, req: ApiRequest) -> Reply {
         (&Method::GET, ["orders", id]) => orders::show(s, req, id).await,
         (&Method::DELETE, ["orders", id]) => orders::cancel(s, req, id).await,
         (&Method::POST, ["payments"]) => payments::create(s, req).await,
+        (&Method::GET, ["openapi.json"]) => Ok(openapi::json()),
+        (&Method::GET, ["docs"]) if !req.path.ends_with('/') => Ok(reply::redirect("/api/docs/")),
+        (&Method::GET, ["docs", tail @ ..]) => openapi::swagger(&tail.join("/")),
         _ => Err(ApiError::NotFound),
     }
 }
 
 /// `GET /healthz`: 200 while storage takes writes, else 503.
-fn health(state: &State) -> warp::reply::Response {
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, description = "Serving, and storage takes writes", body = serde_json::Value),
+        (status = 503, description = "Storage cannot take writes (reads go on)", body = serde_json::Value)
+    ))]
+pub fn health(state: &State) -> warp::reply::Response {
     if state.core.storage.is_writable() {
         reply::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
     } else {
@@ -122,6 +139,19 @@ fn health(state: &State) -> warp::reply::Response {
             &serde_json::json!({"status": "unavailable", "errors": [{"message": ApiError::Unavailable.to_string()}]}),
         )
     }
+}
+
+/// `GET /metrics`: Prometheus text.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub fn metrics_page(state: &State) -> warp::reply::Response {
+    let body = crate::metrics::render(&state.core, state.tickets.running());
+    let mut res = warp::reply::Reply::into_response(body);
+    res.headers_mut().insert(
+        "content-type",
+        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
 }
 
 /// Every route the server answers (the live WebSocket upgrade is taken
@@ -139,15 +169,7 @@ pub fn routes(
         .and(warp::path::end())
         .and(warp::get())
         .and(with_state.clone())
-        .map(|s: Arc<State>| {
-            let body = crate::metrics::render(&s.core, s.tickets.running());
-            let mut res = warp::reply::Reply::into_response(body);
-            res.headers_mut().insert(
-                "content-type",
-                warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
-            res
-        });
+        .map(|s: Arc<State>| metrics_page(&s));
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))

@@ -1,5 +1,9 @@
 //! `/api/orders`: reserve a ticket, list and read your orders, cancel one.
 
+#[allow(unused_imports)]
+use super::openapi::{ErrorBody, OrderInput};
+#[allow(unused_imports)]
+use crate::views::OrderView;
 use warp::http::StatusCode;
 
 use super::error::ApiError;
@@ -14,6 +18,17 @@ pub fn order_id(s: &str) -> Result<OrderId, ApiError> {
 }
 
 /// POST `/api/orders` `{ticketId}` → 201 order in `created`.
+#[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = OrderInput,
+    responses(
+        (status = 201, description = "Held until expiresAt", body = OrderView),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
+        (status = 404, description = "No such id", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
     let body = req.json()?;
@@ -31,6 +46,11 @@ pub async fn create(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/orders` → the caller's orders, newest first.
+#[utoipa::path(get, path = "/api/orders", tag = "orders",
+    responses(
+        (status = 200, description = "Your orders, newest first", body = [OrderView]),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody)
+    ))]
 pub async fn list(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
     let orders = state.orders.list(caller.user_id);
@@ -39,6 +59,13 @@ pub async fn list(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/orders/:id` → 200 order.
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
+        (status = 404, description = "No such id", body = ErrorBody)
+    ))]
 pub async fn show(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;
     let order = state.orders.get(order_id(id)?, caller.user_id)?;
@@ -46,6 +73,16 @@ pub async fn show(state: &State, req: ApiRequest, id: &str) -> Reply {
 }
 
 /// DELETE `/api/orders/:id` → 204, the order cancelled, the ticket free.
+#[utoipa::path(delete, path = "/api/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 204, description = "Cancelled; the ticket is available again"),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
+        (status = 404, description = "No such id", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn cancel(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;
     state.orders.cancel(order_id(id)?, caller.user_id).await?;

@@ -1,5 +1,9 @@
 //! `/api/payments`: pay for a held order with a card token.
 
+#[allow(unused_imports)]
+use super::openapi::{ErrorBody, PaymentInput};
+#[allow(unused_imports)]
+use crate::views::PaymentView;
 use warp::http::StatusCode;
 
 use super::orders::order_id;
@@ -7,6 +11,18 @@ use super::request::{ApiRequest, Fields};
 use super::{reply, Reply, State};
 
 /// POST `/api/payments` `{orderId, token}` → 201 `{id, orderId}`.
+#[utoipa::path(post, path = "/api/payments", tag = "payments", request_body = PaymentInput,
+    responses(
+        (status = 201, description = "Paid; the order is complete and the ticket sold", body = PaymentView),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
+        (status = 404, description = "No such id", body = ErrorBody),
+        (status = 402, description = "Card declined", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
     let body = req.json()?;

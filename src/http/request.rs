@@ -22,6 +22,8 @@ pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Se
 pub struct ApiRequest {
     /// The HTTP method.
     pub method: Method,
+    /// The path as sent.
+    pub path: String,
     /// Path segments after `/api/`.
     pub segments: Vec<String>,
     /// Query parameters (the last value wins).
@@ -73,6 +75,7 @@ impl ApiRequest {
             .unwrap_or_default();
         Ok(ApiRequest {
             method,
+            path: path.to_owned(),
             segments,
             query,
             headers,

@@ -1,5 +1,9 @@
 //! `/api/tickets`: sell, list, read, edit and delete tickets.
 
+#[allow(unused_imports)]
+use super::openapi::{ErrorBody, TicketInput};
+#[allow(unused_imports)]
+use crate::views::TicketView;
 use warp::http::StatusCode;
 
 use super::error::ApiError;
@@ -54,6 +58,16 @@ pub fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
 }
 
 /// POST `/api/tickets` → 201 ticket.
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = TicketInput,
+    responses(
+        (status = 201, description = "On sale", body = TicketView),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
     let (title, price, date) = ticket_fields(&req)?;
@@ -68,6 +82,16 @@ pub async fn create(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/tickets[?status=any&limit=&after=]` → 200 array, oldest first.
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets",
+    params(
+        ("status" = Option<String>, Query, description = "any for every ticket; by default only available ones"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("after" = Option<String>, Query, description = "The page starts after this ticket id"),
+    ),
+    responses(
+        (status = 200, description = "Tickets, oldest first", body = [TicketView]),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody)
+    ))]
 pub async fn list(state: &State, req: ApiRequest) -> Reply {
     let filter = match req.query.get("status").map(String::as_str) {
         None | Some("") | Some("available") => TicketFilter::Available,
@@ -94,6 +118,12 @@ pub async fn list(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/tickets/:id` → 200 ticket | 404.
+#[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "Ticket id")),
+    responses(
+        (status = 200, description = "The ticket", body = TicketView),
+        (status = 404, description = "No such id", body = ErrorBody)
+    ))]
 pub async fn show(state: &State, id: &str) -> Reply {
     let ticket = state
         .core
@@ -104,6 +134,18 @@ pub async fn show(state: &State, id: &str) -> Reply {
 }
 
 /// PUT `/api/tickets/:id` → 200 ticket.
+#[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets", request_body = TicketInput,
+    params(("id" = String, Path, description = "Ticket id")),
+    responses(
+        (status = 200, description = "Edited", body = TicketView),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
+        (status = 404, description = "No such id", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;
     let id = ticket_id(id)?;
@@ -123,6 +165,16 @@ pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
 }
 
 /// DELETE `/api/tickets/:id` → 204.
+#[utoipa::path(delete, path = "/api/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "Ticket id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
+        (status = 404, description = "No such id", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn delete(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;
     let id = ticket_id(id)?;

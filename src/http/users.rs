@@ -1,5 +1,8 @@
 //! `/api/users`: signup, signin, signout, currentuser.
 
+#[allow(unused_imports)]
+use super::openapi::{Credentials, ErrorBody};
+use super::openapi::{CurrentUser, Session, UserView};
 use serde_json::json;
 use warp::http::StatusCode;
 
@@ -17,6 +20,16 @@ fn client_key(req: &ApiRequest) -> std::net::IpAddr {
 }
 
 /// POST `/api/users/signup` `{email, password}` → 201 `{id, email, token}` + cookie.
+#[utoipa::path(post, path = "/api/users/signup", tag = "users", request_body = Credentials,
+    responses(
+        (status = 201, description = "Signed up; sets the session cookie", body = Session),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn signup(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(&req))?;
     let body = req.json()?;
@@ -52,7 +65,11 @@ pub async fn signup(state: &State, req: ApiRequest) -> Reply {
         .map_err(mailbox)??;
     state.core.storage.durable(seq).await?;
     let token = state.tokens.issue(&user)?;
-    let body = json!({"id": user.id.to_string(), "email": user.email.as_str(), "token": token});
+    let body = Session {
+        id: user.id.to_string(),
+        email: user.email.as_str().to_owned(),
+        token: token.clone(),
+    };
     Ok(reply::with_cookie(
         reply::json(StatusCode::CREATED, &body),
         &state.tokens.cookie(&token),
@@ -60,6 +77,16 @@ pub async fn signup(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// POST `/api/users/signin` `{email, password}` → 200 `{id, email, token}` + cookie.
+#[utoipa::path(post, path = "/api/users/signin", tag = "users", request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in; sets the session cookie", body = Session),
+        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn signin(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(&req))?;
     let body = req.json()?;
@@ -88,7 +115,11 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
     };
     state.limits.failed_signins.refund(&email);
     let token = state.tokens.issue(&user)?;
-    let body = json!({"id": user.id.to_string(), "email": user.email.as_str(), "token": token});
+    let body = Session {
+        id: user.id.to_string(),
+        email: user.email.as_str().to_owned(),
+        token: token.clone(),
+    };
     Ok(reply::with_cookie(
         reply::json(StatusCode::OK, &body),
         &state.tokens.cookie(&token),
@@ -96,6 +127,12 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// POST `/api/users/signout` → 200 `{}`, cookie cleared, session revoked.
+#[utoipa::path(post, path = "/api/users/signout", tag = "users",
+    responses(
+        (status = 200, description = "Signed out; the cookie is cleared and the session revoked", body = serde_json::Value),
+        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+    ))]
 pub async fn signout(state: &State, req: ApiRequest) -> Reply {
     if let Some(caller) = state.tokens.caller(&req) {
         state
@@ -110,15 +147,16 @@ pub async fn signout(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/users/currentuser` → `{"currentUser": {id, email} | null}`.
+#[utoipa::path(get, path = "/api/users/currentuser", tag = "users",
+    responses(
+        (status = 200, description = "Who is signed in", body = CurrentUser)
+    ))]
 pub async fn current_user(state: &State, req: ApiRequest) -> Reply {
-    let current = state
-        .tokens
-        .caller(&req)
-        .map(|c| json!({"id": c.user_id.to_string(), "email": c.email}));
-    Ok(reply::json(
-        StatusCode::OK,
-        &json!({ "currentUser": current }),
-    ))
+    let current_user = state.tokens.caller(&req).map(|c| UserView {
+        id: c.user_id.to_string(),
+        email: c.email,
+    });
+    Ok(reply::json(StatusCode::OK, &CurrentUser { current_user }))
 }
 
 fn mailbox(e: actix::MailboxError) -> ApiError {

@@ -13,6 +13,7 @@ mod csrf;
 mod expiry;
 mod live;
 mod metrics;
+mod openapi;
 mod orders;
 mod payments;
 mod persistence;
