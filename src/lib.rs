@@ -15,6 +15,8 @@ pub mod actors;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod load;
+pub mod maintenance;
 pub mod metrics;
 pub mod payments;
 pub mod storage;

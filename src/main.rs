@@ -1,5 +1,8 @@
 //! The `ticketing` binary: parses the command line, loads settings, serves
 //! until SIGINT or SIGTERM, then shuts down gracefully (exit code 0).
+//! `ticketing seed` and `ticketing load` are the load generator
+//! (`ticketing::load`), shipped in the same binary so a benchmark needs
+//! nothing but the server's own build.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -7,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ticketing::config::Settings;
-use ticketing::App;
+use ticketing::{maintenance, App};
 
 /// An actor-based single-node ticketing server.
 #[derive(Parser)]
@@ -16,26 +19,60 @@ struct Cli {
     /// A TOML file shaped like config/default.toml, read over the defaults.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Log format on stderr: `human` (default) or `json` (one object a line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
     /// What to do (default: serve).
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Readable lines (colours on a terminal).
+    Human,
+    /// JSON, one object per line, for log collectors.
+    Json,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Serve HTTP and WebSocket (the default).
     Serve,
+    /// Write users, tickets and pre-minted tokens into a stopped server's
+    /// data directory, for `ticketing load --seed`.
+    Seed(ticketing::load::SeedArgs),
+    /// Drive a server on loopback with a scenario and report latency,
+    /// throughput, errors and (flash-sale) oversold seats.
+    Load(Box<ticketing::load::LoadArgs>),
+    /// Write a consistent backup of a stopped server's data directory (users,
+    /// tickets, orders, payments) to FILE as JSON lines.
+    Export {
+        /// Where to write the backup.
+        file: PathBuf,
+    },
+    /// Load a backup made by `export` into an empty data directory.
+    Import {
+        /// The backup to read.
+        file: PathBuf,
+    },
+    /// Verify a stopped server's data directory: no ticket with two live
+    /// orders, every sale paid, every reference intact. Exit 1 if not.
+    Check,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sled=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sled=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -55,6 +92,47 @@ fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(settings)),
+        Command::Seed(args) => runtime.block_on(ticketing::load::run_seed(args, settings)),
+        Command::Load(args) => runtime.block_on(ticketing::load::run_load(*args, settings)),
+        Command::Export { file } => maintain(|| {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+            let counts = maintenance::export(&settings.storage.path, &mut out)?;
+            Ok(format!("exported {counts} to {}", file.display()))
+        }),
+        Command::Import { file } => maintain(|| {
+            let input = std::io::BufReader::new(std::fs::File::open(&file)?);
+            let counts = maintenance::import(&settings.storage.path, input)?;
+            Ok(format!(
+                "imported {counts} into {}",
+                settings.storage.path.display()
+            ))
+        }),
+        Command::Check => maintain(|| {
+            let (counts, problems) = maintenance::check_directory(&settings.storage.path)?;
+            if problems.is_empty() {
+                Ok(format!("ok: {counts}, every invariant holds"))
+            } else {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                Err(format!("{} invariant violations in {counts}", problems.len()).into())
+            }
+        }),
+    }
+}
+
+/// Runs an offline maintenance command: its summary on stdout and exit 0,
+/// or the error on stderr and exit 1.
+fn maintain(work: impl FnOnce() -> Result<String, Box<dyn std::error::Error>>) -> ExitCode {
+    match work() {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ticketing: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
