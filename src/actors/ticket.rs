@@ -16,6 +16,11 @@ use crate::domain::{
 };
 use crate::storage::Write;
 
+/// How long an actor without a hold lives after its last message. Its state
+/// is in storage, so it is started again on the ticket's next command; memory
+/// then grows with the tickets in play, not with every ticket ever touched.
+const IDLE_STOP: Duration = Duration::from_secs(300);
+
 /// A future the actor runs to completion before its next message.
 type Step<T> = ResponseActFuture<TicketActor, Result<T, CommandError>>;
 
@@ -25,6 +30,7 @@ pub struct TicketActor {
     core: Arc<Core>,
     registry: Arc<Registry>,
     timer: Option<SpawnHandle>,
+    idle: Option<SpawnHandle>,
 }
 
 impl TicketActor {
@@ -35,7 +41,24 @@ impl TicketActor {
             core,
             registry,
             timer: None,
+            idle: None,
         }
+    }
+
+    /// Restarts the idle countdown; when it runs out with no hold to time,
+    /// the actor stops.
+    fn touch(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.idle.take() {
+            ctx.cancel_future(handle);
+        }
+        self.idle = Some(ctx.run_later(IDLE_STOP, |act, ctx| {
+            act.idle = None;
+            if act.seat.hold_deadline().is_none() {
+                ctx.stop();
+            } else {
+                act.touch(ctx);
+            }
+        }));
     }
 
     /// (Re)arms the hold's timer for the current seat.
@@ -129,6 +152,7 @@ impl Actor for TicketActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(256);
         self.arm(ctx);
+        self.touch(ctx);
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
@@ -151,6 +175,7 @@ impl Handler<Reserve> for TicketActor {
     type Result = AtomicResponse<Self, Result<Order, CommandError>>;
 
     fn handle(&mut self, msg: Reserve, ctx: &mut Self::Context) -> Self::Result {
+        self.touch(ctx);
         let mut seat = self.seat.clone();
         let window = self.core.reservation_window;
         match seat.reserve(msg.order_id, msg.buyer, Timestamp::now(), window) {
@@ -181,6 +206,7 @@ impl Handler<Cancel> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
     fn handle(&mut self, msg: Cancel, ctx: &mut Self::Context) -> Self::Result {
+        self.touch(ctx);
         let mut seat = self.seat.clone();
         match seat.cancel(msg.order_id, msg.by) {
             Err(e) => Self::fail(e),
@@ -207,6 +233,7 @@ impl Handler<Pay> for TicketActor {
     type Result = AtomicResponse<Self, Result<Payment, CommandError>>;
 
     fn handle(&mut self, msg: Pay, ctx: &mut Self::Context) -> Self::Result {
+        self.touch(ctx);
         let mut seat = self.seat.clone();
         let (changes, payable) = seat.check_payable(msg.order_id, msg.by, Timestamp::now());
         let price: Price = match payable {
@@ -269,6 +296,7 @@ impl Handler<Edit> for TicketActor {
     type Result = AtomicResponse<Self, Result<Ticket, CommandError>>;
 
     fn handle(&mut self, msg: Edit, ctx: &mut Self::Context) -> Self::Result {
+        self.touch(ctx);
         let mut seat = self.seat.clone();
         match seat.edit(msg.by, msg.title, msg.price, msg.date, Timestamp::now()) {
             Err(e) => Self::fail(e),

@@ -70,7 +70,7 @@ impl TicketSupervisor {
             .read_model
             .all_tickets()
             .into_iter()
-            .filter(|t| t.order_id.is_some())
+            .filter(|t| t.status == crate::domain::TicketStatus::Reserved)
             .map(|t| t.id)
             .collect();
         for id in &held {
