@@ -49,6 +49,9 @@ pub struct ServerSettings {
 pub struct StorageSettings {
     /// Data directory, created when missing.
     pub path: PathBuf,
+    /// Free space (MiB) kept in reserve: below it, writes answer 503 until
+    /// space comes back. 0 turns the guard off.
+    pub min_free_mib: u64,
 }
 
 /// `[orders]`: holds.

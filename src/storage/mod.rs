@@ -11,6 +11,7 @@
 mod flusher;
 mod records;
 mod sled_backend;
+mod space;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use flusher::Flusher;
 pub use records::SCHEMA_VERSION;
 use records::{decode, encode, key, Prefix};
 use sled_backend::SledBackend;
+use space::SpaceGuard;
 
 /// Why storage refused.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,7 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Storage {
     backend: Arc<dyn Backend>,
     flusher: Arc<Flusher>,
+    space: Arc<SpaceGuard>,
 }
 
 const META_FORMAT: &[u8] = b"meta/format";
@@ -140,7 +143,20 @@ impl Storage {
             }
         }
         let flusher = Flusher::start(backend.clone());
-        Ok(Storage { backend, flusher })
+        let space = Arc::new(SpaceGuard::new(Path::new("/"), 0));
+        Ok(Storage {
+            backend,
+            flusher,
+            space,
+        })
+    }
+
+    /// Refuses writes while the file system under `path` has less than
+    /// `min_free` bytes free or is read-only, so they resume by themselves
+    /// once space comes back (see `space.rs`).
+    pub fn with_free_space_reserve(mut self, path: &Path, min_free: u64) -> Self {
+        self.space = Arc::new(SpaceGuard::new(path, min_free));
+        self
     }
 
     /// Reads every record, checking each decodes.
@@ -210,6 +226,7 @@ impl Storage {
     /// Applies `writes` atomically (visible at once, not yet durable) and
     /// returns the sequence number to pass to [`Storage::durable`].
     pub fn apply(&self, writes: Vec<Write>) -> Result<u64, StorageError> {
+        self.space.check()?;
         let batch = writes.iter().map(encode_write).collect::<Vec<_>>();
         if let Err(e) = self.backend.apply(batch) {
             self.flusher.mark_failed(&e);
@@ -223,9 +240,10 @@ impl Storage {
         self.flusher.wait(seq).await
     }
 
-    /// Whether the last write and flush succeeded (for `/healthz`).
+    /// Whether writes would be taken now: the file system has room and the
+    /// last write and flush succeeded (for `/healthz`).
     pub fn is_writable(&self) -> bool {
-        self.flusher.is_healthy()
+        self.flusher.is_healthy() && self.space.check().is_ok()
     }
 
     /// Flush counters: how many flushes, how many batches they covered.
