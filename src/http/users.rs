@@ -64,16 +64,20 @@ pub async fn signup(state: &State, req: ApiRequest) -> Reply {
         .await
         .map_err(mailbox)??;
     state.core.storage.durable(seq).await?;
-    let token = state.tokens.issue(&user)?;
+    signed_in(state, &user, StatusCode::CREATED)
+}
+
+/// A new session for `user`: `{id, email, token}` with `status`, and the
+/// session cookie.
+fn signed_in(state: &State, user: &crate::domain::User, status: StatusCode) -> Reply {
+    let token = state.tokens.issue(user)?;
+    let cookie = state.tokens.cookie(&token);
     let body = Session {
         id: user.id.to_string(),
         email: user.email.as_str().to_owned(),
-        token: token.clone(),
+        token,
     };
-    Ok(reply::with_cookie(
-        reply::json(StatusCode::CREATED, &body),
-        &state.tokens.cookie(&token),
-    ))
+    Ok(reply::with_cookie(reply::json(status, &body), &cookie))
 }
 
 /// POST `/api/users/signin` `{email, password}` → 200 `{id, email, token}` + cookie.
@@ -114,16 +118,7 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
         _ => return Err(ApiError::BadRequest("Invalid credentials".into())),
     };
     state.limits.failed_signins.refund(&email);
-    let token = state.tokens.issue(&user)?;
-    let body = Session {
-        id: user.id.to_string(),
-        email: user.email.as_str().to_owned(),
-        token: token.clone(),
-    };
-    Ok(reply::with_cookie(
-        reply::json(StatusCode::OK, &body),
-        &state.tokens.cookie(&token),
-    ))
+    signed_in(state, &user, StatusCode::OK)
 }
 
 /// POST `/api/users/signout` → 200 `{}`, cookie cleared, session revoked.
