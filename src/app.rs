@@ -153,6 +153,7 @@ impl App {
             limits: Limits {
                 auth_per_addr: RateLimit::per_minute(settings.limits.auth_per_addr),
                 failed_signins: RateLimit::per_minute(settings.limits.failed_signins_per_email),
+                trust_forwarded_for: settings.limits.trust_forwarded_for,
             },
         });
 

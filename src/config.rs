@@ -79,6 +79,9 @@ pub struct LimitSettings {
     pub failed_signins_per_email: u32,
     /// Signins plus signups from one client address per minute before 429.
     pub auth_per_addr: u32,
+    /// Behind a reverse proxy: count the address it appends to
+    /// `X-Forwarded-For` instead of the proxy's own.
+    pub trust_forwarded_for: bool,
 }
 
 /// Why settings could not be loaded.
@@ -148,6 +151,17 @@ impl Settings {
                     .into(),
             ));
         }
+        if self.limits.failed_signins_per_email == 0 || self.limits.auth_per_addr == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.failed_signins_per_email and limits.auth_per_addr must be at least 1"
+                    .into(),
+            ));
+        }
+        if !self.auth.jwt_secret.is_empty() && self.auth.jwt_secret.len() < 32 {
+            return Err(ConfigError::Invalid(
+                "auth.jwt_secret must be at least 32 bytes (or empty: one is generated)".into(),
+            ));
+        }
         if self.auth.session_secs == 0 {
             return Err(ConfigError::Invalid(
                 "auth.session_secs must be at least 1".into(),
@@ -187,6 +201,18 @@ mod tests {
         assert_eq!(s.auth.session_secs, 86400);
         assert_eq!(s.limits.failed_signins_per_email, 10);
         assert_eq!(s.limits.auth_per_addr, 600);
+    }
+
+    #[test]
+    fn zero_limits_and_short_secrets_are_refused() {
+        let mut s = Settings::default();
+        s.limits.auth_per_addr = 0;
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.auth.jwt_secret = "short".into();
+        assert!(s.validate().is_err());
+        s.auth.jwt_secret = "x".repeat(32);
+        assert!(s.validate().is_ok());
     }
 
     #[test]

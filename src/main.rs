@@ -165,8 +165,16 @@ async fn wait_for_signal() {
             return;
         }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    // SIGHUP usually asks a daemon to reload; settings are read once, so
+    // say so rather than die of the signal's default action.
+    let mut hup = signal(SignalKind::hangup()).ok();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                tracing::warn!("SIGHUP ignored: settings are read at start; restart to change them");
+            }
+        }
     }
 }

@@ -213,6 +213,20 @@ async fn sigint_exits_0() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_is_ignored_and_sigterm_still_stops_cleanly() {
+    let (data, logs) = dirs();
+    let mut s = spawn_server(data.path(), logs.path(), 600, &[]);
+    s.api.get("/healthz", Auth::None).await.expect(200);
+    s.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.api.get("/healthz", Auth::None).await.expect(200);
+    s.signal("-TERM");
+    let st = s.wait_exit(Duration::from_secs(20)).await;
+    assert_eq!(st.code(), Some(0), "stderr:\n{}", tail(&s.stderr_path));
+    assert!(tail(&s.stderr_path).contains("SIGHUP ignored"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_burst_keeps_every_acknowledged_write() {
     let (data, logs) = dirs();
     let mut s = spawn_server(data.path(), logs.path(), 600, &[]);

@@ -42,6 +42,8 @@ pub struct Limits {
     pub auth_per_addr: RateLimit<std::net::IpAddr>,
     /// Failed signins per email per minute.
     pub failed_signins: RateLimit<Email>,
+    /// Count the address a trusted proxy put in `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 /// Everything handlers need, shared by all requests.
@@ -163,6 +165,7 @@ pub fn routes(
     let with_state = warp::any().map(move || state.clone());
     let health = warp::path("healthz")
         .and(warp::path::end())
+        .and(warp::get().or(warp::head()).unify())
         .and(with_state.clone())
         .map(|s: Arc<State>| health(&s));
     let metrics = warp::path("metrics")

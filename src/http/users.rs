@@ -13,9 +13,20 @@ use super::{reply, Reply, State};
 use crate::actors::users::{FindByEmail, Register};
 use crate::domain::{Email, Password};
 
-fn client_key(req: &ApiRequest) -> std::net::IpAddr {
-    req.remote
-        .map(|a| a.ip())
+/// The address the per-address limit counts: the TCP peer, or, behind a
+/// trusted reverse proxy (`limits.trust_forwarded_for`), the address that
+/// proxy appended last to `X-Forwarded-For` (earlier entries are the
+/// client's word and could be forged).
+fn client_key(state: &State, req: &ApiRequest) -> std::net::IpAddr {
+    let forwarded = state
+        .limits
+        .trust_forwarded_for
+        .then(|| req.header("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse().ok());
+    forwarded
+        .or(req.remote.map(|a| a.ip()))
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
@@ -31,7 +42,7 @@ fn client_key(req: &ApiRequest) -> std::net::IpAddr {
         (status = 503, description = "Storage cannot take writes", body = ErrorBody)
     ))]
 pub async fn signup(state: &State, req: ApiRequest) -> Reply {
-    state.limits.auth_per_addr.take(&client_key(&req))?;
+    state.limits.auth_per_addr.take(&client_key(state, &req))?;
     let body = req.json()?;
     let mut f = Fields::new(&body);
     let email = f
@@ -92,7 +103,7 @@ fn signed_in(state: &State, user: &crate::domain::User, status: StatusCode) -> R
         (status = 503, description = "Storage cannot take writes", body = ErrorBody)
     ))]
 pub async fn signin(state: &State, req: ApiRequest) -> Reply {
-    state.limits.auth_per_addr.take(&client_key(&req))?;
+    state.limits.auth_per_addr.take(&client_key(state, &req))?;
     let body = req.json()?;
     let mut f = Fields::new(&body);
     let email = f.string("email", "Email must be valid").map(str::to_owned);

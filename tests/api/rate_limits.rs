@@ -150,6 +150,36 @@ async fn a_spoofed_forwarded_for_does_not_escape_the_address_limit() {
     assert_eq!(statuses, [201, 201, 201, 429, 429]);
 }
 
+/// Behind a trusted proxy, each client address the proxy appends is limited
+/// on its own, and what the client itself put before it does not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_appended_address_is_limited() {
+    let app = spawn_app_with(LONG_HOLD_SECS, |s| {
+        s.limits.auth_per_addr = 2;
+        s.limits.trust_forwarded_for = true;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for (forged, client) in [
+        ("1.1.1.1", "203.0.113.7"),
+        ("2.2.2.2", "203.0.113.7"),
+        ("3.3.3.3", "203.0.113.7"),
+        ("1.1.1.1", "203.0.113.8"),
+    ] {
+        let rb = app
+            .http
+            .post(app.url("/api/users/signup"))
+            .header("x-forwarded-for", format!("{forged}, {client}"))
+            .json(&json!({"email": unique_email(), "password": "password123"}));
+        statuses.push(
+            app.send(format!("signup via proxy for {client}"), rb)
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses, [201, 201, 429, 201]);
+}
+
 /// Guesses sent all at once must not slip past the per-email limit: of 20
 /// concurrent wrong-password signins, at most `failed_signins_per_email`
 /// get to try a password (400); the others are 429.
