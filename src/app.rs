@@ -67,12 +67,14 @@ impl App {
         crate::metrics::handle();
         let path = settings.storage.path.clone();
         let min_free_mib = settings.storage.min_free_mib;
+        let checkpoint_kib = settings.storage.wal_checkpoint_kib;
         let (storage, snapshot) = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&path).map_err(|e| {
                 StorageError::Unavailable(format!("cannot create {}: {e}", path.display()))
             })?;
-            let storage = Storage::open(&path)?
-                .with_free_space_reserve(&path, min_free_mib.saturating_mul(1024 * 1024));
+            let storage =
+                Storage::open_with_checkpoint(&path, checkpoint_kib.saturating_mul(1024))?
+                    .with_free_space_reserve(&path, min_free_mib.saturating_mul(1024 * 1024));
             let snapshot = storage.load()?;
             Ok::<_, StorageError>((storage, snapshot))
         })

@@ -52,6 +52,8 @@ pub struct StorageSettings {
     /// Free space (MiB) kept in reserve: below it, writes answer 503 until
     /// space comes back. 0 turns the guard off.
     pub min_free_mib: u64,
+    /// Size (KiB) the write-ahead log reaches before it is folded into sled.
+    pub wal_checkpoint_kib: u64,
 }
 
 /// `[orders]`: holds.
@@ -149,6 +151,11 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "server.max_connections, header_read_timeout_secs and idle_timeout_secs must be at least 1"
                     .into(),
+            ));
+        }
+        if self.storage.wal_checkpoint_kib == 0 {
+            return Err(ConfigError::Invalid(
+                "storage.wal_checkpoint_kib must be at least 1".into(),
             ));
         }
         if self.limits.failed_signins_per_email == 0 || self.limits.auth_per_addr == 0 {

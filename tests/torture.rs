@@ -76,6 +76,8 @@ fn spawn_server(data: &Path, logs: &Path) -> Server {
     cmd.current_dir(logs)
         .env("TICKETING_SERVER__ADDR", "127.0.0.1:0")
         .env("TICKETING_STORAGE__PATH", data)
+        // A tiny write-ahead log, so kills land in and around checkpoints too.
+        .env("TICKETING_STORAGE__WAL_CHECKPOINT_KIB", "16")
         .env("TICKETING_AUTH__BCRYPT_COST", "4")
         .env("TICKETING_ORDERS__RESERVATION_SECS", HOLD_SECS.to_string())
         .env("RUST_LOG", "info")

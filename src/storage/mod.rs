@@ -12,6 +12,7 @@ mod flusher;
 mod records;
 mod sled_backend;
 mod space;
+mod wal;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use records::SCHEMA_VERSION;
 use records::{decode, encode, key, Prefix};
 use sled_backend::SledBackend;
 use space::SpaceGuard;
+use wal::WalBackend;
 
 /// Why storage refused.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,11 @@ pub trait Backend: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
     /// Whether the store holds no keys at all.
     fn is_empty(&self) -> Result<bool, StorageError>;
+    /// Makes everything durable in its final place (at shutdown), so the
+    /// next start has nothing to replay.
+    fn checkpoint(&self) -> Result<(), StorageError> {
+        self.flush()
+    }
 }
 
 /// The server's storage: cheap to clone, shared by actors and handlers.
@@ -107,18 +114,42 @@ pub struct Storage {
 }
 
 const META_FORMAT: &[u8] = b"meta/format";
+/// How big the write-ahead log grows before it is folded into sled.
+pub const DEFAULT_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 const META_JWT_SECRET: &[u8] = b"meta/jwt_secret";
 
 impl Storage {
     /// Opens (creating if needed) the data directory at `path`, refusing one
     /// written by another program or by a newer schema.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let backend: Arc<dyn Backend> = Arc::new(SledBackend::open(path)?);
-        Self::with_backend(backend)
+        Self::open_with_checkpoint(path, DEFAULT_CHECKPOINT_BYTES)
+    }
+
+    /// Like [`Storage::open`], folding the write-ahead log into sled each
+    /// time it passes `checkpoint_bytes`.
+    pub fn open_with_checkpoint(path: &Path, checkpoint_bytes: u64) -> Result<Self, StorageError> {
+        let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(path)?);
+        // Refuse a foreign or newer directory before writing anything to it.
+        Self::check_format(&*sled)?;
+        let wal = WalBackend::open(sled, &path.join("ticketing.wal"), checkpoint_bytes)?;
+        Self::with_backend(Arc::new(wal))
     }
 
     /// Storage over any backend (used by `open`, and by benches).
     pub fn with_backend(backend: Arc<dyn Backend>) -> Result<Self, StorageError> {
+        Self::check_format(&*backend)?;
+        let flusher = Flusher::start(backend.clone());
+        let space = Arc::new(SpaceGuard::new(Path::new("/"), 0));
+        Ok(Storage {
+            backend,
+            flusher,
+            space,
+        })
+    }
+
+    /// Accepts a directory this build wrote (or an empty one, marking it as
+    /// ours); refuses another program's or a newer schema's.
+    fn check_format(backend: &dyn Backend) -> Result<(), StorageError> {
         let expected = records::format_marker();
         match backend.get(META_FORMAT)? {
             Some(found) if found == expected => {}
@@ -142,13 +173,7 @@ impl Storage {
                 ))
             }
         }
-        let flusher = Flusher::start(backend.clone());
-        let space = Arc::new(SpaceGuard::new(Path::new("/"), 0));
-        Ok(Storage {
-            backend,
-            flusher,
-            space,
-        })
+        Ok(())
     }
 
     /// Refuses writes while the file system under `path` has less than
@@ -269,7 +294,7 @@ impl Storage {
     /// Flushes everything and stops the flusher thread (at shutdown).
     pub fn close(&self) -> Result<(), StorageError> {
         self.flusher.stop();
-        self.backend.flush()
+        self.backend.checkpoint()
     }
 }
 
