@@ -99,12 +99,12 @@ pub mod reply {
 }
 
 /// Routes one `/api/` request.
-async fn dispatch(state: Arc<State>, req: ApiRequest) -> Reply {
+async fn dispatch(state: Arc<State>, mut req: ApiRequest) -> Reply {
     auth::check_origin(&req)?;
-    let segments: Vec<String> = req.segments.clone();
+    let segments = std::mem::take(&mut req.segments);
     let path: Vec<&str> = segments.iter().map(String::as_str).collect();
     let s = &*state;
-    match (&req.method, path.as_slice()) {
+    match (&req.method.clone(), path.as_slice()) {
         (&Method::POST, ["users", "signup"]) => users::signup(s, req).await,
         (&Method::POST, ["users", "signin"]) => users::signin(s, req).await,
         (&Method::POST, ["users", "signout"]) => users::signout(s, req).await,
