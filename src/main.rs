@@ -95,8 +95,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => runtime.block_on(ticketing::load::run_seed(args, settings)),
         Command::Load(args) => runtime.block_on(ticketing::load::run_load(*args, settings)),
         Command::Export { file } => maintain(|| {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
-            let counts = maintenance::export(&settings.storage.path, &mut out)?;
+            let counts = maintenance::export_to(&settings.storage.path, &file)?;
             Ok(format!("exported {counts} to {}", file.display()))
         }),
         Command::Import { file } => maintain(|| {

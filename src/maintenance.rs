@@ -82,9 +82,28 @@ impl std::fmt::Display for Counts {
     }
 }
 
-/// Writes every record of the data directory at `data` to `out`.
-pub fn export(data: &Path, out: &mut impl Write) -> Result<Counts, MaintenanceError> {
-    let storage = Storage::open(data)?;
+/// Opens an existing data directory (never creating one: a mistyped path
+/// must not export or check an empty database and report success).
+fn open_existing(data: &Path) -> Result<Storage, MaintenanceError> {
+    if !data.join("db").is_file() {
+        return Err(MaintenanceError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is not a data directory", data.display()),
+        )));
+    }
+    Ok(Storage::open(data)?)
+}
+
+/// Writes every record of the data directory at `data` to the file at
+/// `file`, which is only created (or replaced) once the directory is open,
+/// so a refused export leaves an older backup in place.
+pub fn export_to(data: &Path, file: &Path) -> Result<Counts, MaintenanceError> {
+    let storage = open_existing(data)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
+    export_open(storage, &mut out)
+}
+
+fn export_open(storage: Storage, out: &mut impl Write) -> Result<Counts, MaintenanceError> {
     let snap = storage.load()?;
     let header = Header {
         format: FORMAT.into(),
@@ -191,7 +210,7 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
 
 /// Opens the data directory at `data` and checks its invariants.
 pub fn check_directory(data: &Path) -> Result<(Counts, Vec<String>), MaintenanceError> {
-    let storage = Storage::open(data)?;
+    let storage = open_existing(data)?;
     let snap = storage.load()?;
     storage.close()?;
     Ok((counts(&snap), check(&snap)))

@@ -173,6 +173,18 @@ async fn export_import_round_trip_serves_the_same_data_and_checks_clean() {
     assert!(ok, "import failed: {stderr}");
     let (ok, stdout, stderr) = ticketing(&target, &["check"]);
     assert!(ok, "check failed: {stdout}{stderr}");
+    // A mistyped directory is an error, not an empty success; a refused
+    // export leaves the existing backup alone.
+    let nowhere = restored.path().join("no-such-dir");
+    let (ok, _, stderr) = ticketing(&nowhere, &["check"]);
+    assert!(!ok && stderr.contains("not a data directory"), "{stderr}");
+    let (ok, _, _) = ticketing(&nowhere, &["export", &backup]);
+    assert!(!ok);
+    assert!(
+        std::fs::metadata(&backup).unwrap().len() > 0,
+        "the old backup was emptied"
+    );
+    assert!(!nowhere.exists(), "export created a data directory");
     // Importing twice into the same directory is refused.
     let (ok, _, stderr) = ticketing(&target, &["import", &backup]);
     assert!(!ok && stderr.contains("empty"), "{stderr}");
