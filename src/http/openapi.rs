@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoResponses, OpenApi, ToSchema};
 use warp::http::{HeaderValue, StatusCode};
 use warp::Reply as _;
 
@@ -103,6 +103,24 @@ pub struct ErrorItem {
 pub struct ErrorBody {
     /// One entry per problem (per invalid field for validation errors).
     pub errors: Vec<ErrorItem>,
+}
+
+/// The refusals every state-changing route can answer, listed once.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum WriteRefusals {
+    /// Cookie-authenticated request from another origin
+    #[response(status = 403)]
+    CrossOrigin(ErrorBody),
+    /// Body over 64 KiB
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// Body is not application/json
+    #[response(status = 415)]
+    NotJson(ErrorBody),
+    /// Storage cannot take writes
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
 }
 
 /// The document's root.

@@ -1,7 +1,7 @@
 //! `/api/orders`: reserve a ticket, list and read your orders, cancel one.
 
 #[allow(unused_imports)]
-use super::openapi::{ErrorBody, OrderInput};
+use super::openapi::{ErrorBody, OrderInput, WriteRefusals};
 #[allow(unused_imports)]
 use crate::views::OrderView;
 use warp::http::StatusCode;
@@ -24,10 +24,7 @@ pub fn order_id(s: &str) -> Result<OrderId, ApiError> {
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
         (status = 404, description = "No such id", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        WriteRefusals
     ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;

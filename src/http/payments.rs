@@ -1,7 +1,7 @@
 //! `/api/payments`: pay for a held order with a card token.
 
 #[allow(unused_imports)]
-use super::openapi::{ErrorBody, PaymentInput};
+use super::openapi::{ErrorBody, PaymentInput, WriteRefusals};
 #[allow(unused_imports)]
 use crate::views::PaymentView;
 use warp::http::StatusCode;
@@ -18,10 +18,7 @@ use super::{reply, Reply, State};
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
         (status = 404, description = "No such id", body = ErrorBody),
         (status = 402, description = "Card declined", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        WriteRefusals
     ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;

@@ -1,7 +1,7 @@
 //! `/api/tickets`: sell, list, read, edit and delete tickets.
 
 #[allow(unused_imports)]
-use super::openapi::{ErrorBody, TicketInput};
+use super::openapi::{ErrorBody, TicketInput, WriteRefusals};
 #[allow(unused_imports)]
 use crate::views::TicketView;
 use warp::http::StatusCode;
@@ -63,10 +63,7 @@ pub fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
         (status = 201, description = "On sale", body = TicketView),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        WriteRefusals
     ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
@@ -141,10 +138,7 @@ pub async fn show(state: &State, id: &str) -> Reply {
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
         (status = 404, description = "No such id", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        WriteRefusals
     ))]
 pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;

@@ -1,7 +1,7 @@
 //! `/api/users`: signup, signin, signout, currentuser.
 
 #[allow(unused_imports)]
-use super::openapi::{Credentials, ErrorBody};
+use super::openapi::{Credentials, ErrorBody, WriteRefusals};
 use super::openapi::{CurrentUser, Session, UserView};
 use serde_json::json;
 use warp::http::StatusCode;
@@ -36,10 +36,7 @@ fn client_key(state: &State, req: &ApiRequest) -> std::net::IpAddr {
         (status = 201, description = "Signed up; sets the session cookie", body = Session),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        WriteRefusals
     ))]
 pub async fn signup(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(state, &req))?;
@@ -97,10 +94,7 @@ fn signed_in(state: &State, user: &crate::domain::User, status: StatusCode) -> R
         (status = 200, description = "Signed in; sets the session cookie", body = Session),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        WriteRefusals
     ))]
 pub async fn signin(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(state, &req))?;
