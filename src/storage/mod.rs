@@ -115,7 +115,7 @@ pub struct Storage {
 
 const META_FORMAT: &[u8] = b"meta/format";
 /// How big the write-ahead log grows before it is folded into sled.
-pub const DEFAULT_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
+pub const DEFAULT_CHECKPOINT_BYTES: u64 = 1024 * 1024;
 const META_JWT_SECRET: &[u8] = b"meta/jwt_secret";
 
 impl Storage {
