@@ -250,10 +250,7 @@ pub async fn flash_sale(args: &LoadArgs, target: &Target) -> Result<Report, Stri
             })
         })
         .collect();
-    let mut rec = Recorder::default();
-    for t in tasks {
-        rec.merge(&t.await.map_err(|e| e.to_string())?);
-    }
+    let rec = merged(tasks).await?;
     let elapsed = start.elapsed();
     pb.finish_and_clear();
 
@@ -444,10 +441,7 @@ pub async fn browse(args: &LoadArgs, target: &Target) -> Result<Report, String> 
             })
         })
         .collect();
-    let mut rec = Recorder::default();
-    for t in tasks {
-        rec.merge(&t.await.map_err(|e| e.to_string())?);
-    }
+    let rec = merged(tasks).await?;
     pb.finish_and_clear();
     let mut extra = Map::new();
     extra.insert("tickets".into(), json!(ids.len()));
@@ -460,6 +454,17 @@ pub async fn browse(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         series: Vec::new(),
         failed: false,
     })
+}
+
+/// Waits for every worker and merges their recorders.
+async fn merged(
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<Recorder>>,
+) -> Result<Recorder, String> {
+    let mut all = Recorder::default();
+    for t in tasks {
+        all.merge(&t.await.map_err(|e| e.to_string())?);
+    }
+    Ok(all)
 }
 
 /// reserve: each worker reserves its own ticket and cancels the order, over
@@ -509,10 +514,7 @@ pub async fn reserve(args: &LoadArgs, target: &Target) -> Result<Report, String>
             })
         })
         .collect();
-    let mut rec = Recorder::default();
-    for t in tasks {
-        rec.merge(&t.await.map_err(|e| e.to_string())?);
-    }
+    let rec = merged(tasks).await?;
     let elapsed = start.elapsed();
     pb.finish_and_clear();
     let mut extra = Map::new();
@@ -847,10 +849,7 @@ pub async fn signup(args: &LoadArgs, target: &Target) -> Result<Report, String> 
             })
             .collect::<Vec<_>>()
     };
-    let mut alone = Recorder::default();
-    for t in gets(Budget::new(phase, args.requests)) {
-        alone.merge(&t.await.map_err(|e| e.to_string())?);
-    }
+    let alone = merged(gets(Budget::new(phase, args.requests))).await?;
 
     let budget = Budget::new(phase, args.requests);
     let get_tasks = gets(budget.clone());
@@ -887,16 +886,10 @@ pub async fn signup(args: &LoadArgs, target: &Target) -> Result<Report, String> 
             })
         })
         .collect();
-    let mut signups = Recorder::default();
-    for t in signup_tasks {
-        signups.merge(&t.await.map_err(|e| e.to_string())?);
-    }
+    let signups = merged(signup_tasks).await?;
     let elapsed = start.elapsed();
     pb.finish_and_clear();
-    let mut with = Recorder::default();
-    for t in get_tasks {
-        with.merge(&t.await.map_err(|e| e.to_string())?);
-    }
+    let with = merged(get_tasks).await?;
     let ok = signups.requests - signups.error_count();
     let rps = ok as f64 / elapsed.as_secs_f64().max(1e-9);
     let mut extra = Map::new();
