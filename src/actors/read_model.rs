@@ -202,11 +202,6 @@ impl ReadModel {
             .unwrap_or_default()
     }
 
-    /// How many tickets there are.
-    pub fn ticket_count(&self) -> usize {
-        self.index.read().expect("read model lock").tickets.len()
-    }
-
     /// Tickets and orders by status (for metrics; one pass over the index).
     pub fn counts(&self) -> Counts {
         use crate::domain::OrderStatus;

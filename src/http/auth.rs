@@ -12,7 +12,7 @@ use warp::http::Method;
 use super::error::ApiError;
 use super::request::ApiRequest;
 use crate::actors::Sessions;
-use crate::domain::{Email, IdGenerator, Password, SessionId, Timestamp, User, UserId};
+use crate::domain::{IdGenerator, Password, SessionId, Timestamp, User, UserId};
 
 /// The claims inside a session token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -248,11 +248,6 @@ impl Passwords {
             .await
             .map_err(|e| ApiError::Internal(format!("blocking task: {e}")))
     }
-}
-
-/// Parses the signup/signin email (kept here to share the message).
-pub fn parse_email(raw: &str) -> Result<Email, ApiError> {
-    Email::parse(raw).map_err(ApiError::from)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use super::openapi::{CurrentUser, Session, UserView};
 use serde_json::json;
 use warp::http::StatusCode;
 
-use super::auth::parse_email;
 use super::error::ApiError;
 use super::request::{ApiRequest, Fields};
 use super::{reply, Reply, State};
@@ -106,7 +105,7 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
         .map(str::to_owned);
     f.finish()?;
     let (email, password) = (email.expect("checked"), password.expect("checked"));
-    let email = parse_email(&email)?;
+    let email = Email::parse(&email)?;
 
     // Charged before the check, refunded on success: concurrent guesses
     // cannot all pass, and a locked email refuses even the right password.
