@@ -4,7 +4,7 @@
 //! takes no other message) before it replies: no seat is held or sold twice.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
@@ -30,7 +30,8 @@ pub struct TicketActor {
     core: Arc<Core>,
     registry: Arc<Registry>,
     timer: Option<SpawnHandle>,
-    idle: Option<SpawnHandle>,
+    /// When the last command arrived (for the idle stop).
+    last_active: Instant,
 }
 
 impl TicketActor {
@@ -41,24 +42,19 @@ impl TicketActor {
             core,
             registry,
             timer: None,
-            idle: None,
+            last_active: Instant::now(),
         }
     }
 
-    /// Restarts the idle countdown; when it runs out with no hold to time,
-    /// the actor stops.
-    fn touch(&mut self, ctx: &mut Context<Self>) {
-        if let Some(handle) = self.idle.take() {
-            ctx.cancel_future(handle);
-        }
-        self.idle = Some(ctx.run_later(IDLE_STOP, |act, ctx| {
-            act.idle = None;
-            if act.seat.hold_deadline().is_none() {
+    /// Checks, every [`IDLE_STOP`], whether the actor has been idle that
+    /// long with no hold to time, and stops it if so. Handlers only note the
+    /// time of their message: no timer is rescheduled per message.
+    fn watch_idle(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(IDLE_STOP, |act, ctx| {
+            if act.last_active.elapsed() >= IDLE_STOP && act.seat.hold_deadline().is_none() {
                 ctx.stop();
-            } else {
-                act.touch(ctx);
             }
-        }));
+        });
     }
 
     /// (Re)arms the hold's timer for the current seat.
@@ -92,11 +88,9 @@ impl TicketActor {
         let mut changes = Changes::default();
         seat.expire_if_due(Timestamp::now(), &mut changes);
         let step = self.commit(seat, changes, Vec::new(), ctx);
-        ctx.wait(step.map(move |res, act, ctx| {
-            if res.is_ok() {
-                metrics::counter!("holds_expired_total").increment(1);
-            }
-            if let Err(e) = res {
+        ctx.wait(step.map(move |res, act, ctx| match res {
+            Ok(()) => metrics::counter!("holds_expired_total").increment(1),
+            Err(e) => {
                 tracing::warn!(ticket = %act.seat.ticket.id, error = %e, "hold expiry not stored; retrying");
                 ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_deadline(order_id, ctx));
             }
@@ -104,7 +98,9 @@ impl TicketActor {
     }
 
     /// Stores `changes` (plus `extra` writes) and adopts `seat` as the new
-    /// state; resolves once the writes are durable and published.
+    /// state; resolves once the writes are durable and published. When
+    /// `extra` deletes the ticket, the read model drops it and the actor
+    /// stops once the deletion is durable.
     fn commit(
         &mut self,
         seat: Seat,
@@ -112,8 +108,9 @@ impl TicketActor {
         mut extra: Vec<Write>,
         ctx: &mut Context<Self>,
     ) -> Step<()> {
+        let deleted = extra.iter().any(|w| matches!(w, Write::DeleteTicket(_)));
         let mut writes = Vec::with_capacity(changes.orders.len() + 1 + extra.len());
-        if let Some(ticket) = changes.final_ticket() {
+        if let Some(ticket) = changes.final_ticket().filter(|_| !deleted) {
             writes.push(Write::Ticket(ticket.clone()));
         }
         writes.extend(changes.orders.iter().cloned().map(Write::Order));
@@ -132,8 +129,15 @@ impl TicketActor {
         Box::pin(
             async move { storage.durable(seq).await }
                 .into_actor(self)
-                .map(move |res, act, _| {
-                    act.core.read_model.put(&changes.tickets, &changes.orders);
+                .map(move |res, act, ctx| {
+                    if deleted {
+                        act.core
+                            .read_model
+                            .remove_ticket(act.seat.ticket.id, &changes);
+                        ctx.stop();
+                    } else {
+                        act.core.read_model.put(&changes.tickets, &changes.orders);
+                    }
                     res.map_err(CommandError::from)
                 }),
         )
@@ -152,7 +156,7 @@ impl Actor for TicketActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(256);
         self.arm(ctx);
-        self.touch(ctx);
+        self.watch_idle(ctx);
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
@@ -175,7 +179,7 @@ impl Handler<Reserve> for TicketActor {
     type Result = AtomicResponse<Self, Result<Order, CommandError>>;
 
     fn handle(&mut self, msg: Reserve, ctx: &mut Self::Context) -> Self::Result {
-        self.touch(ctx);
+        self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         let window = self.core.reservation_window;
         match seat.reserve(msg.order_id, msg.buyer, Timestamp::now(), window) {
@@ -206,7 +210,7 @@ impl Handler<Cancel> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
     fn handle(&mut self, msg: Cancel, ctx: &mut Self::Context) -> Self::Result {
-        self.touch(ctx);
+        self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         match seat.cancel(msg.order_id, msg.by) {
             Err(e) => Self::fail(e),
@@ -233,7 +237,7 @@ impl Handler<Pay> for TicketActor {
     type Result = AtomicResponse<Self, Result<Payment, CommandError>>;
 
     fn handle(&mut self, msg: Pay, ctx: &mut Self::Context) -> Self::Result {
-        self.touch(ctx);
+        self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         let (changes, payable) = seat.check_payable(msg.order_id, msg.by, Timestamp::now());
         let price: Price = match payable {
@@ -296,7 +300,7 @@ impl Handler<Edit> for TicketActor {
     type Result = AtomicResponse<Self, Result<Ticket, CommandError>>;
 
     fn handle(&mut self, msg: Edit, ctx: &mut Self::Context) -> Self::Result {
-        self.touch(ctx);
+        self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         match seat.edit(msg.by, msg.title, msg.price, msg.date, Timestamp::now()) {
             Err(e) => Self::fail(e),
@@ -322,28 +326,14 @@ pub struct Delete {
 impl Handler<Delete> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
-    fn handle(&mut self, msg: Delete, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Delete, ctx: &mut Self::Context) -> Self::Result {
         let mut seat = self.seat.clone();
-        let changes = match seat.check_deletable(msg.by, Timestamp::now()) {
-            Ok(changes) => changes,
-            Err(e) => return Self::fail(e),
-        };
-        let id = seat.ticket.id;
-        let mut writes: Vec<Write> = changes.orders.iter().cloned().map(Write::Order).collect();
-        writes.push(Write::DeleteTicket(id));
-        let seq = match self.core.storage.apply(writes) {
-            Ok(seq) => seq,
-            Err(e) => return Self::fail(e),
-        };
-        let storage = self.core.storage.clone();
-        AtomicResponse::new(Box::pin(
-            async move { storage.durable(seq).await }
-                .into_actor(self)
-                .map(move |res, act, ctx| {
-                    act.core.read_model.remove_ticket(id, &changes);
-                    ctx.stop();
-                    res.map_err(CommandError::from)
-                }),
-        ))
+        match seat.check_deletable(msg.by, Timestamp::now()) {
+            Err(e) => Self::fail(e),
+            Ok(changes) => {
+                let delete = vec![Write::DeleteTicket(seat.ticket.id)];
+                AtomicResponse::new(self.commit(seat, changes, delete, ctx))
+            }
+        }
     }
 }
