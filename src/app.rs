@@ -241,5 +241,19 @@ impl RunningApp {
             Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
             Err(e) => tracing::error!(error = %e, "final flush panicked"),
         }
+        // Release the data directory before returning, so the same process
+        // can open it again at once: the last connection tasks drop their
+        // handles a moment after the server stops waiting for them.
+        let RunningApp { storage, state, .. } = self;
+        drop(state);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !storage.is_last_handle() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if !storage.is_last_handle() {
+            tracing::warn!("storage still referenced after shutdown; the data directory stays locked until it is dropped");
+        }
+        // The last handle closes sled and waits for its lock to go.
+        let _ = tokio::task::spawn_blocking(move || drop(storage)).await;
     }
 }

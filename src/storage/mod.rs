@@ -186,36 +186,38 @@ impl Storage {
 
     /// Reads every record, checking each decodes.
     pub fn load(&self) -> Result<Snapshot, StorageError> {
-        let mut snap = Snapshot::default();
         let mut max_id = 0u64;
-        let mut note = |k: &[u8]| {
-            if let Some(id) = records::id_of(k) {
-                max_id = max_id.max(id);
-            }
+        let mut snap = Snapshot {
+            users: self.decode_all(Prefix::User, &mut max_id)?,
+            tickets: self.decode_all(Prefix::Ticket, &mut max_id)?,
+            orders: self.decode_all(Prefix::Order, &mut max_id)?,
+            payments: self.decode_all(Prefix::Payment, &mut max_id)?,
+            ..Snapshot::default()
         };
-        for (k, v) in self.backend.scan(Prefix::User.bytes())? {
-            note(&k);
-            snap.users.push(decode(&k, &v)?);
-        }
-        for (k, v) in self.backend.scan(Prefix::Ticket.bytes())? {
-            note(&k);
-            snap.tickets.push(decode(&k, &v)?);
-        }
-        for (k, v) in self.backend.scan(Prefix::Order.bytes())? {
-            note(&k);
-            snap.orders.push(decode(&k, &v)?);
-        }
-        for (k, v) in self.backend.scan(Prefix::Payment.bytes())? {
-            note(&k);
-            snap.payments.push(decode(&k, &v)?);
-        }
         for (k, v) in self.backend.scan(Prefix::Session.bytes())? {
-            note(&k);
-            let sid = SessionId(records::id_of(&k).unwrap_or_default());
-            snap.revoked.push((sid, decode(&k, &v)?));
+            let id = records::id_of(&k).unwrap_or_default();
+            max_id = max_id.max(id);
+            snap.revoked.push((SessionId(id), decode(&k, &v)?));
         }
         snap.max_id = max_id;
         Ok(snap)
+    }
+
+    /// Every record under `prefix`, decoded, raising `max_id` to the
+    /// largest id seen.
+    fn decode_all<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: Prefix,
+        max_id: &mut u64,
+    ) -> Result<Vec<T>, StorageError> {
+        self.backend
+            .scan(prefix.bytes())?
+            .into_iter()
+            .map(|(k, v)| {
+                *max_id = (*max_id).max(records::id_of(&k).unwrap_or_default());
+                decode(&k, &v)
+            })
+            .collect()
     }
 
     /// One ticket and the live order holding or owning it, as stored.
@@ -251,8 +253,12 @@ impl Storage {
     /// Applies `writes` atomically (visible at once, not yet durable) and
     /// returns the sequence number to pass to [`Storage::durable`].
     pub fn apply(&self, writes: Vec<Write>) -> Result<u64, StorageError> {
+        self.apply_encoded(writes.iter().map(encode_write).collect())
+    }
+
+    /// [`Storage::apply`] for pairs already encoded.
+    fn apply_encoded(&self, batch: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<u64, StorageError> {
         self.space.check()?;
-        let batch = writes.iter().map(encode_write).collect::<Vec<_>>();
         if let Err(e) = self.backend.apply(batch) {
             self.flusher.mark_failed(&e);
             return Err(e);
@@ -284,11 +290,15 @@ impl Storage {
         let mut secret = vec![0u8; 32];
         getrandom::fill(&mut secret)
             .map_err(|e| StorageError::Unavailable(format!("no randomness: {e}")))?;
-        self.backend
-            .apply(vec![(META_JWT_SECRET.to_vec(), Some(secret.clone()))])?;
-        let seq = self.flusher.applied();
+        let seq = self.apply_encoded(vec![(META_JWT_SECRET.to_vec(), Some(secret.clone()))])?;
         self.durable(seq).await?;
         Ok(secret)
+    }
+
+    /// Whether this is the only handle left on the store (dropping it then
+    /// closes the database and releases the directory's lock).
+    pub fn is_last_handle(&self) -> bool {
+        Arc::strong_count(&self.backend) == 1
     }
 
     /// Flushes everything and stops the flusher thread (at shutdown).

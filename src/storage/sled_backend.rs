@@ -1,13 +1,18 @@
 //! The sled implementation of [`Backend`]: one tree, atomic batches,
 //! `flush` for durability.
 
-use std::path::Path;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::{Backend, Pairs, StorageError};
 
 /// A sled database used as a [`Backend`].
 pub struct SledBackend {
-    db: sled::Db,
+    /// `Some` until dropped.
+    db: Option<sled::Db>,
+    /// sled's lock file (`<dir>/db`), to see the lock released.
+    lock_file: PathBuf,
 }
 
 impl SledBackend {
@@ -29,8 +34,46 @@ impl SledBackend {
                     path.display()
                 )),
             })?;
-        Ok(SledBackend { db })
+        Ok(SledBackend {
+            db: Some(db),
+            lock_file: path.join("db"),
+        })
     }
+
+    fn db(&self) -> &sled::Db {
+        self.db
+            .as_ref()
+            .expect("the database is open until dropped")
+    }
+}
+
+/// Dropping the backend closes sled and waits (up to 5 s) until its lock on
+/// the directory is released: sled's I/O threads let go of the file a
+/// moment after the last handle, and a server restarted in the same process
+/// must find the directory free.
+impl Drop for SledBackend {
+    fn drop(&mut self) {
+        drop(self.db.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !lock_is_free(&self.lock_file) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// Whether an exclusive `flock` (what sled takes) on `file` would succeed
+/// now; takes it and lets it go at once.
+fn lock_is_free(file: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(file) else {
+        return true;
+    };
+    // SAFETY: flock on a descriptor we own for the duration of the call.
+    let taken = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    if taken {
+        // SAFETY: as above; closing the file would release it anyway.
+        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
+    }
+    taken
 }
 
 fn unavailable(e: sled::Error) -> StorageError {
@@ -52,15 +95,15 @@ impl Backend for SledBackend {
                 None => b.remove(k),
             }
         }
-        self.db.apply_batch(b).map_err(unavailable)
+        self.db().apply_batch(b).map_err(unavailable)
     }
 
     fn flush(&self) -> Result<(), StorageError> {
-        self.db.flush().map(|_| ()).map_err(unavailable)
+        self.db().flush().map(|_| ()).map_err(unavailable)
     }
 
     fn scan(&self, prefix: &[u8]) -> Result<Pairs, StorageError> {
-        self.db
+        self.db()
             .scan_prefix(prefix)
             .map(|r| {
                 r.map(|(k, v)| (k.to_vec(), v.to_vec()))
@@ -70,13 +113,13 @@ impl Backend for SledBackend {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        self.db
+        self.db()
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
             .map_err(unavailable)
     }
 
     fn is_empty(&self) -> Result<bool, StorageError> {
-        Ok(self.db.is_empty())
+        Ok(self.db().is_empty())
     }
 }
