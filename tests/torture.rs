@@ -16,13 +16,12 @@
 //! `TORTURE_CYCLES` (default 20) sets the number of kill cycles and
 //! `TORTURE_SEED` the random seed (printed, for replaying a failure).
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "api/client.rs"]
 mod client;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,114 +30,19 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
+use child::spawn_server;
 use client::*;
 
 /// The hold window given to the server.
 const HOLD_SECS: u64 = 2;
 /// Concurrent clients, each its own user (seller and buyer).
 const WORKERS: usize = 6;
+/// A tiny write-ahead log, so kills land in and around checkpoints too.
+const SMALL_LOG: &[(&str, &str)] = &[("TICKETING_STORAGE__WAL_CHECKPOINT_KIB", "16")];
+
 /// How long after its deadline (or after the restart, when that is later) a
 /// hold may still show as `created`.
 const EXPIRY_SLACK: Duration = Duration::from_millis(1500);
-
-// ---- the child process (from tests/process.rs) -------------------------------
-
-/// A running `ticketing` child process.
-struct Server {
-    child: Child,
-    api: Api,
-    /// When it printed its listening line.
-    started: OffsetDateTime,
-    stderr_path: PathBuf,
-}
-
-fn tail(path: &Path) -> String {
-    let s = std::fs::read_to_string(path).unwrap_or_default();
-    let start = s.len().saturating_sub(4000);
-    s[s.char_indices()
-        .map(|(i, _)| i)
-        .find(|&i| i >= start)
-        .unwrap_or(0)..]
-        .to_string()
-}
-
-/// Starts the binary on `data` and waits for its one stdout line.
-fn spawn_server(data: &Path, logs: &Path) -> Server {
-    let n = std::fs::read_dir(logs).map(|d| d.count()).unwrap_or(0);
-    let stderr_path = logs.join(format!("stderr-{n}.log"));
-    let stderr = std::fs::File::create(&stderr_path).expect("stderr log file");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ticketing"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TICKETING_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(logs)
-        .env("TICKETING_SERVER__ADDR", "127.0.0.1:0")
-        .env("TICKETING_STORAGE__PATH", data)
-        // A tiny write-ahead log, so kills land in and around checkpoints too.
-        .env("TICKETING_STORAGE__WAL_CHECKPOINT_KIB", "16")
-        .env("TICKETING_AUTH__BCRYPT_COST", "4")
-        .env("TICKETING_ORDERS__RESERVATION_SECS", HOLD_SECS.to_string())
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr));
-    let mut child = cmd.spawn().expect("spawn ticketing");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            match line {
-                Ok(l) => {
-                    if tx.send(l).is_err() {
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-    });
-    let line = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(l) => l,
-        Err(e) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "no listening line on stdout within 30 s ({e}); stderr:\n{}",
-                tail(&stderr_path)
-            );
-        }
-    };
-    let started = OffsetDateTime::now_utc();
-    let base = line
-        .strip_prefix("ticketing listening on ")
-        .unwrap_or_else(|| panic!("unexpected first stdout line: {line:?}"))
-        .to_string();
-    Server {
-        child,
-        api: Api::new(base),
-        started,
-        stderr_path,
-    }
-}
-
-impl Server {
-    /// SIGKILL, and reap.
-    fn kill9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("wait after SIGKILL");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 // ---- randomness ----------------------------------------------------------------
 
@@ -1014,7 +918,7 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
     let logs = tempfile::tempdir().unwrap();
     let began = Instant::now();
 
-    let mut server = spawn_server(data.path(), logs.path());
+    let mut server = spawn_server(data.path(), logs.path(), HOLD_SECS, SMALL_LOG);
     let mut users = Vec::new();
     for _ in 0..WORKERS {
         users.push(server.api.signup().await);
@@ -1062,7 +966,7 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
         };
 
         // Restart on the same data and check.
-        server = spawn_server(data.path(), logs.path());
+        server = spawn_server(data.path(), logs.path(), HOLD_SECS, SMALL_LOG);
         let (obs, waited) = observe_settled(&server.api, &users, server.started, cycle).await;
         if waited > 0 {
             totals.stale_holds_released += 1;
