@@ -177,3 +177,9 @@ async fn wait_for_signal() {
         }
     }
 }
+
+/// mimalloc instead of glibc's malloc: the request path allocates many small
+/// short-lived buffers across threads, and glibc spent ~15% of a reserve run
+/// in `malloc_consolidate`/`unlink_chunk` (BENCHMARKS.md, round 4).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
