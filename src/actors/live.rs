@@ -2,13 +2,25 @@
 //! serialised once and shared by every subscriber.
 
 use bytes::Bytes;
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::domain::{Ticket, TicketId};
 
 /// How many changes a subscriber may fall behind before it is resynchronised.
 pub const LIVE_BACKLOG: usize = 4096;
+
+/// A change as subscribers receive it, tagged by `type`.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Event {
+    Ticket { ticket: crate::views::TicketView },
+    Deleted { id: String },
+}
+
+fn encode(event: &Event) -> Bytes {
+    Bytes::from(serde_json::to_vec(event).expect("a live event always serialises"))
+}
 
 /// Fan-out of ticket changes to WebSocket sessions.
 pub struct LiveHub {
@@ -25,12 +37,14 @@ impl Default for LiveHub {
 impl LiveHub {
     /// `{"type":"ticket","ticket":...}`, serialised once for everyone.
     pub fn ticket_event(t: &Ticket) -> Bytes {
-        Bytes::from(json!({"type": "ticket", "ticket": crate::views::ticket(t)}).to_string())
+        encode(&Event::Ticket {
+            ticket: crate::views::ticket(t),
+        })
     }
 
     /// `{"type":"deleted","id":...}`.
     pub fn deleted_event(id: TicketId) -> Bytes {
-        Bytes::from(json!({"type": "deleted", "id": id.to_string()}).to_string())
+        encode(&Event::Deleted { id: id.to_string() })
     }
 
     /// Sends `event` to every subscriber (none is fine: nobody watches).

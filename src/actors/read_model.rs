@@ -85,13 +85,23 @@ impl ReadModel {
     /// `tickets` are the ticket's successive states; each is published, in
     /// order, as its own change.
     pub fn put(&self, tickets: &[Ticket], orders: &[Order]) {
-        let events: Vec<_> = tickets.iter().map(LiveHub::ticket_event).collect();
+        let encode = || -> Vec<_> { tickets.iter().map(LiveHub::ticket_event).collect() };
+        // Encoded outside the lock when someone watches; nobody watching is
+        // re-checked under the lock, where subscriptions cannot start.
+        let mut events = if self.live.subscribers() > 0 {
+            encode()
+        } else {
+            Vec::new()
+        };
         let mut ix = self.index.write().expect("read model lock");
         if let Some(t) = tickets.last() {
             ix.put_ticket(t.clone());
         }
         for o in orders {
             ix.put_order(o.clone());
+        }
+        if events.is_empty() && self.live.subscribers() > 0 {
+            events = encode();
         }
         for event in events {
             self.live.publish(event);
@@ -104,6 +114,7 @@ impl ReadModel {
     pub fn remove_ticket(&self, id: TicketId, changes: &crate::domain::Changes) {
         let mut events: Vec<_> = changes.tickets.iter().map(LiveHub::ticket_event).collect();
         events.push(LiveHub::deleted_event(id));
+        // Deletions are rare: always encoded, unlike `put`.
         let mut ix = self.index.write().expect("read model lock");
         ix.tickets.remove(&id);
         ix.available.remove(&id);
