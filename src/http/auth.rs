@@ -2,7 +2,8 @@
 //! `Authorization: Bearer` header), their revocation, the cross-origin check
 //! for cookie-authenticated writes, and password hashing on the blocking pool.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,15 @@ pub struct Tokens {
     secure_cookies: bool,
     sessions: Arc<Sessions>,
     ids: Arc<IdGenerator>,
+    /// Tokens whose signature and claims were already checked, so a busy
+    /// client does not pay an HMAC and a JSON parse on every request. Keyed
+    /// by the whole token (signature included); expiry and revocation are
+    /// still checked on every use.
+    verified: RwLock<HashMap<Box<str>, Caller>>,
 }
+
+/// Verified tokens kept before the cache is emptied and refilled.
+const VERIFIED_CAPACITY: usize = 16_384;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "session";
@@ -72,6 +81,7 @@ impl Tokens {
             secure_cookies,
             sessions,
             ids,
+            verified: RwLock::default(),
         }
     }
 
@@ -108,15 +118,39 @@ impl Tokens {
     /// expired or revoked token counts as no token.
     pub fn caller(&self, req: &ApiRequest) -> Option<Caller> {
         let token = bearer(req).or_else(|| session_cookie(req))?;
+        let cached = self
+            .verified
+            .read()
+            .expect("token cache")
+            .get(token)
+            .cloned();
+        let caller = match cached {
+            // jsonwebtoken's rule with leeway 0: expired once `exp < now`.
+            Some(caller) if caller.expires.0 / 1000 < Timestamp::now().0 / 1000 => return None,
+            Some(caller) => caller,
+            None => {
+                let caller = self.verify(token)?;
+                let mut verified = self.verified.write().expect("token cache");
+                if verified.len() >= VERIFIED_CAPACITY {
+                    verified.clear();
+                }
+                verified.insert(token.into(), caller.clone());
+                caller
+            }
+        };
+        (!self.sessions.is_revoked(caller.session)).then_some(caller)
+    }
+
+    /// Checks `token`'s signature and claims.
+    fn verify(&self, token: &str) -> Option<Caller> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let c = data.claims;
-        let caller = Caller {
+        Some(Caller {
             user_id: c.sub.parse().ok()?,
             email: c.email,
             session: c.sid.parse().ok()?,
             expires: Timestamp(c.exp.saturating_mul(1000)),
-        };
-        (!self.sessions.is_revoked(caller.session)).then_some(caller)
+        })
     }
 
     /// The caller, or 401.
