@@ -52,7 +52,8 @@ pub struct StorageSettings {
     /// Free space (MiB) kept in reserve: below it, writes answer 503 until
     /// space comes back. 0 turns the guard off.
     pub min_free_mib: u64,
-    /// Size (KiB) the write-ahead log reaches before it is folded into sled.
+    /// Size (KiB) of a write-ahead log segment; each full one is folded
+    /// into sled in the background.
     pub wal_checkpoint_kib: u64,
 }
 

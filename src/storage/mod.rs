@@ -131,7 +131,7 @@ impl Storage {
         let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(path)?);
         // Refuse a foreign or newer directory before writing anything to it.
         Self::check_format(&*sled)?;
-        let wal = WalBackend::open(sled, &path.join("ticketing.wal"), checkpoint_bytes)?;
+        let wal = WalBackend::open(sled, path, checkpoint_bytes)?;
         Self::with_backend(Arc::new(wal))
     }
 

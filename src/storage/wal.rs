@@ -6,54 +6,93 @@
 //!
 //! - `apply` puts the batch in an in-memory overlay and its frame in the
 //!   pending log, under one lock, so the log's order is the apply order.
-//!   The backend is *not* written: sled persists on its own schedule, and a
-//!   backend that could be ahead of the log would make replay tear batches.
-//! - `flush` writes the pending frames and `fdatasync`s the log. Once the
-//!   log passes its checkpoint size (and at shutdown), a checkpoint writes the
-//!   overlay to the backend as one atomic batch, flushes the backend, and
-//!   empties the log. The backend is thus always at a checkpoint, never
-//!   between two.
-//! - Reads look in the overlay first, then in the backend.
-//! - At open, every whole frame is applied to the backend in order (each is
-//!   a batch of whole-value puts and removes, and the backend holds the state
-//!   of the last checkpoint or of the one before, so replay reproduces the
-//!   latest state), the backend is flushed, and the log emptied. A torn last
-//!   frame (a crash mid-write) fails its checksum and is dropped: it was
-//!   never acknowledged.
+//!   The backend is *not* written then.
+//! - `flush` writes the pending frames to the active *segment* and
+//!   `fdatasync`s it. Segments are zero-filled when created, so a flush
+//!   overwrites blocks the file already has and `fdatasync` need not write
+//!   the inode too (one device write per flush instead of two).
+//! - Once the active segment passes the checkpoint size, the next flush
+//!   *rotates*: it starts a new segment, freezes the overlay, and a
+//!   checkpoint thread folds the frozen overlay into the backend as one
+//!   batch, flushes the backend and deletes the old segment. Writers go on
+//!   meanwhile (before, they waited for the whole fold: ~35 ms at 1 MiB,
+//!   2.4 s at 64 MiB). One fold runs at a time; a failed one is retried.
+//! - Reads look in the overlay, then the frozen overlay, then the backend.
+//! - At open, every segment is replayed in order: each frame is a batch of
+//!   whole-value puts and removes, and the backend holds the state at the
+//!   end of some segment no older than the oldest one left, so replay
+//!   reproduces the latest state. Folded segments are deleted oldest first,
+//!   each deletion made durable before the next, so a newer segment never
+//!   survives an older one it overrode. A torn last frame (a crash
+//!   mid-write) fails its checksum and is dropped: it was never
+//!   acknowledged.
 //!
-//! Frame: length (u32, little-endian) | CRC-32 of the body | body (postcard).
+//! Files: `<data>/ticketing.wal.<n>`, `n` rising, never reused (earlier
+//! builds wrote one `<data>/ticketing.wal`: replayed first, then removed).
+//! Frame: length (u32, little-endian) | CRC-32 of the body | body (postcard);
+//! a zero length ends the segment.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::{Backend, Pairs, StorageError};
 
 type Batch = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+type Overlay = HashMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The single log file of earlier builds.
+const LEGACY_LOG: &str = "ticketing.wal";
+/// Segment files: this prefix and a sequence number.
+const SEGMENT_PREFIX: &str = "ticketing.wal.";
+/// How long a failed fold waits before it is tried again.
+const FOLD_RETRY: Duration = Duration::from_secs(1);
 
 /// A [`Backend`] made durable by a write-ahead log.
 pub struct WalBackend {
     inner: Arc<dyn Backend>,
-    /// The log is folded into the backend once it grows past this.
+    dir: PathBuf,
+    /// A segment is rotated out once it holds more than this.
     checkpoint_bytes: u64,
     state: Mutex<Applied>,
     log: Mutex<Log>,
 }
 
-/// What was applied since the last checkpoint.
+/// What was applied since the last completed fold.
 #[derive(Default)]
 struct Applied {
-    /// The latest value (or removal) of every key written since.
-    overlay: HashMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Frames not yet written to the log file.
+    /// The latest value (or removal) of every key written since the last
+    /// rotation.
+    overlay: Overlay,
+    /// The overlay of the rotated-out segment, until its fold is done.
+    frozen: Option<Arc<Overlay>>,
+    /// Frames not yet written to the log.
     pending: Vec<u8>,
 }
 
+/// The segment files and the fold of the previous one.
 struct Log {
+    active: Segment,
+    /// The previous segment, until its fold succeeds.
+    retired: Option<PathBuf>,
+    /// The running fold; it returns a spare segment for the next rotation.
+    folding: Option<JoinHandle<Result<Option<Segment>, StorageError>>>,
+    /// No fold is tried before this (after a failure).
+    retry_at: Option<Instant>,
+    /// A zero-filled segment ready to become the next active one.
+    spare: Option<Segment>,
+}
+
+/// One log file, zero-filled up to its capacity when created.
+struct Segment {
+    seq: u64,
+    path: PathBuf,
     file: File,
-    /// Bytes of whole frames in the file.
+    /// Bytes of whole frames written.
     len: u64,
 }
 
@@ -77,6 +116,9 @@ fn frames(bytes: &[u8]) -> Vec<Batch> {
     while rest.len() >= 8 {
         let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
         let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+        if len == 0 {
+            break;
+        }
         let Some(body) = rest.get(8..8 + len) else {
             break;
         };
@@ -92,77 +134,89 @@ fn frames(bytes: &[u8]) -> Vec<Batch> {
     out
 }
 
-impl WalBackend {
-    /// Opens (or creates) the log at `path` over `inner`, replaying what it
-    /// holds into `inner`.
-    pub fn open(
-        inner: Arc<dyn Backend>,
-        path: &Path,
-        checkpoint_bytes: u64,
-    ) -> Result<Self, StorageError> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| io("open", e))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(|e| io("read", e))?;
-        let batches = frames(&bytes);
-        if !batches.is_empty() {
-            tracing::info!(batches = batches.len(), "replaying the write-ahead log");
-        }
-        for batch in batches {
-            inner.apply(batch)?;
-        }
-        inner.flush()?;
-        let mut log = Log { file, len: 0 };
-        log.truncate()?;
-        Ok(WalBackend {
-            inner,
-            checkpoint_bytes,
-            state: Mutex::new(Applied::default()),
-            log: Mutex::new(log),
-        })
-    }
-
-    /// Writes every pending frame to the log, moves the overlay into the
-    /// backend as one batch, flushes the backend, and empties the log. The
-    /// log file holds every frame whose writes the checkpoint carries before
-    /// the backend sees them, so a crash at any point replays correctly.
-    fn checkpoint_locked(&self, log: &mut Log) -> Result<(), StorageError> {
-        {
-            let mut state = self.state.lock().expect("wal lock");
-            log.append(&state.pending)?;
-            state.pending.clear();
-            let batch: Batch = state.overlay.drain().collect();
-            if batch.is_empty() {
-                return Ok(());
-            }
-            // Still under the lock: no read sees a key gone from the overlay
-            // before the backend has it.
-            self.inner.apply(batch)?;
-        }
-        self.inner.flush()?;
-        log.truncate()
-    }
+/// Makes file creations and deletions in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("sync directory", e))
 }
 
-impl Log {
-    fn truncate(&mut self) -> Result<(), StorageError> {
-        self.file.set_len(0).map_err(|e| io("truncate", e))?;
-        self.file
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| io("seek", e))?;
-        self.file.sync_all().map_err(|e| io("sync", e))?;
-        self.len = 0;
-        Ok(())
+/// Every log file in `dir`, oldest first (the legacy file counts as 0).
+fn log_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io("list", e))? {
+        let entry = entry.map_err(|e| io("list", e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let seq = if name == LEGACY_LOG {
+            Some(0)
+        } else {
+            name.strip_prefix(SEGMENT_PREFIX)
+                .and_then(|n| n.parse::<u64>().ok())
+        };
+        if let Some(seq) = seq {
+            found.push((seq, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Removes `path` (gone already is fine) and makes that durable.
+fn remove_durably(dir: &Path, path: &Path) -> Result<(), StorageError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("remove a folded segment", e)),
+    }
+    sync_dir(dir)
+}
+
+impl Segment {
+    /// Creates segment `seq` in `dir`, zero-filled to `capacity` bytes and
+    /// synced, so appends within it change no file metadata.
+    fn create(dir: &Path, seq: u64, capacity: u64) -> Result<Segment, StorageError> {
+        let path = dir.join(format!("{SEGMENT_PREFIX}{seq:020}"));
+        let made = (|| {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            let zeros = vec![0u8; 64 * 1024];
+            let mut left = capacity;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                file.write_all(&zeros[..n])?;
+                left -= n as u64;
+            }
+            file.sync_all()?;
+            file.seek(SeekFrom::Start(0))?;
+            Ok(file)
+        })();
+        match made {
+            Ok(file) => {
+                sync_dir(dir)?;
+                Ok(Segment {
+                    seq,
+                    path,
+                    file,
+                    len: 0,
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                Err(io("create a segment", e))
+            }
+        }
     }
 
-    /// Appends `bytes` and syncs; on failure, cuts the file back to its
-    /// last whole frame so a retry starts clean.
+    /// Appends `bytes` and syncs; on failure, goes back to the end of the
+    /// last whole frame so a retry overwrites what was half-written.
     fn append(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
         let result = self
             .file
             .write_all(bytes)
@@ -173,12 +227,174 @@ impl Log {
                 Ok(())
             }
             Err(e) => {
-                let _ = self.file.set_len(self.len);
                 let _ = self.file.seek(SeekFrom::Start(self.len));
                 Err(io("append", e))
             }
         }
     }
+}
+
+/// Puts frames that failed to reach the log back in front of newer ones.
+fn restore_pending(state: &mut Applied, bytes: Vec<u8>) {
+    let newer = std::mem::replace(&mut state.pending, bytes);
+    state.pending.extend_from_slice(&newer);
+}
+
+impl WalBackend {
+    /// Opens the log in `dir` over `inner`: replays every segment into
+    /// `inner`, flushes it, deletes the segments, and starts a new one.
+    pub fn open(
+        inner: Arc<dyn Backend>,
+        dir: &Path,
+        checkpoint_bytes: u64,
+    ) -> Result<Self, StorageError> {
+        let found = log_files(dir)?;
+        let mut replayed = 0usize;
+        for (_, path) in &found {
+            let mut bytes = Vec::new();
+            File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map_err(|e| io("read", e))?;
+            for batch in frames(&bytes) {
+                inner.apply(batch)?;
+                replayed += 1;
+            }
+        }
+        if replayed > 0 {
+            tracing::info!(
+                batches = replayed,
+                segments = found.len(),
+                "replayed the write-ahead log"
+            );
+        }
+        inner.flush()?;
+        for (_, path) in &found {
+            remove_durably(dir, path)?;
+        }
+        let next = found.last().map_or(1, |(seq, _)| seq + 1);
+        let active = Segment::create(dir, next, capacity(checkpoint_bytes))?;
+        Ok(WalBackend {
+            inner,
+            dir: dir.to_owned(),
+            checkpoint_bytes,
+            state: Mutex::new(Applied::default()),
+            log: Mutex::new(Log {
+                active,
+                retired: None,
+                folding: None,
+                retry_at: None,
+                spare: None,
+            }),
+        })
+    }
+
+    /// Collects the fold if it has finished (or, with `wait`, once it has).
+    fn reap_fold(&self, log: &mut Log, wait: bool) {
+        let Some(handle) = log.folding.take_if(|h| wait || h.is_finished()) else {
+            return;
+        };
+        let failed = match handle.join() {
+            Ok(Ok(spare)) => {
+                self.state.lock().expect("wal lock").frozen = None;
+                log.retired = None;
+                log.spare = spare;
+                return;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "the checkpoint thread panicked".to_owned(),
+        };
+        tracing::error!(error = %failed, "checkpoint failed; will retry");
+        metrics::counter!("storage_checkpoint_errors_total").increment(1);
+        log.retry_at = Some(Instant::now() + FOLD_RETRY);
+    }
+
+    /// Starts folding `frozen` into the backend on a thread of its own;
+    /// when done, it deletes the retired segment and prepares a spare.
+    fn start_fold(&self, log: &mut Log, frozen: Arc<Overlay>) {
+        let inner = self.inner.clone();
+        let dir = self.dir.clone();
+        let retired = log.retired.clone();
+        let spare_seq = log.active.seq + 1;
+        let spare_capacity = capacity(self.checkpoint_bytes);
+        let fold = move || {
+            let started = Instant::now();
+            let batch: Batch = frozen.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            if !batch.is_empty() {
+                inner.apply(batch)?;
+            }
+            inner.flush()?;
+            if let Some(path) = retired {
+                remove_durably(&dir, &path)?;
+            }
+            metrics::counter!("storage_checkpoints_total").increment(1);
+            metrics::histogram!("storage_checkpoint_seconds")
+                .record(started.elapsed().as_secs_f64());
+            // Without a spare, the next rotation makes its own segment.
+            Ok(Segment::create(&dir, spare_seq, spare_capacity).ok())
+        };
+        match std::thread::Builder::new()
+            .name("storage-checkpoint".into())
+            .spawn(fold)
+        {
+            Ok(handle) => log.folding = Some(handle),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the checkpoint thread; will retry");
+                log.retry_at = Some(Instant::now() + FOLD_RETRY);
+            }
+        }
+    }
+
+    /// Writes the pending frames to the old segment, freezes the overlay,
+    /// switches to a new segment and starts folding the frozen overlay.
+    /// Without a new segment (no disk space, say), it leaves things as they
+    /// are: the active segment just grows.
+    fn rotate(&self, log: &mut Log) -> Result<(), StorageError> {
+        let want = log.active.seq + 1;
+        let next = match log.spare.take() {
+            Some(spare) if spare.seq == want => Ok(spare),
+            _ => Segment::create(&self.dir, want, capacity(self.checkpoint_bytes)),
+        };
+        let next = match next {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a new log segment; checkpoint postponed");
+                log.retry_at = Some(Instant::now() + FOLD_RETRY);
+                return self.flush_pending(log);
+            }
+        };
+        let frozen = {
+            let mut state = self.state.lock().expect("wal lock");
+            let bytes = std::mem::take(&mut state.pending);
+            if let Err(e) = log.active.append(&bytes) {
+                restore_pending(&mut state, bytes);
+                log.spare = Some(next);
+                return Err(e);
+            }
+            let frozen = Arc::new(std::mem::take(&mut state.overlay));
+            state.frozen = Some(frozen.clone());
+            frozen
+        };
+        let old = std::mem::replace(&mut log.active, next);
+        log.retired = Some(old.path);
+        self.start_fold(log, frozen);
+        Ok(())
+    }
+
+    /// Writes the pending frames to the active segment and syncs it.
+    fn flush_pending(&self, log: &mut Log) -> Result<(), StorageError> {
+        let bytes = std::mem::take(&mut self.state.lock().expect("wal lock").pending);
+        if let Err(e) = log.active.append(&bytes) {
+            restore_pending(&mut self.state.lock().expect("wal lock"), bytes);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// Bytes a new segment is zero-filled to: the checkpoint size and some room
+/// for the flushes that come before the rotation.
+fn capacity(checkpoint_bytes: u64) -> u64 {
+    (checkpoint_bytes + 64 * 1024).next_multiple_of(4096)
 }
 
 impl Backend for WalBackend {
@@ -192,40 +408,83 @@ impl Backend for WalBackend {
 
     fn flush(&self) -> Result<(), StorageError> {
         let mut log = self.log.lock().expect("wal lock");
-        let bytes = std::mem::take(&mut self.state.lock().expect("wal lock").pending);
-        if let Err(e) = log.append(&bytes) {
-            // Put the frames back in front of any newer ones, for the retry.
-            let mut state = self.state.lock().expect("wal lock");
-            let newer = std::mem::replace(&mut state.pending, bytes);
-            state.pending.extend_from_slice(&newer);
-            return Err(e);
+        self.reap_fold(&mut log, false);
+        let due = log.active.len > self.checkpoint_bytes
+            && log.folding.is_none()
+            && log.retry_at.is_none_or(|at| Instant::now() >= at);
+        if !due {
+            return self.flush_pending(&mut log);
         }
-        if log.len > self.checkpoint_bytes {
-            self.checkpoint_locked(&mut log)?;
+        log.retry_at = None;
+        let unfolded = self.state.lock().expect("wal lock").frozen.clone();
+        match unfolded {
+            // The last fold failed: try it again before rotating further.
+            Some(frozen) => {
+                self.start_fold(&mut log, frozen);
+                self.flush_pending(&mut log)
+            }
+            None => self.rotate(&mut log),
         }
-        Ok(())
     }
 
+    /// Folds everything into the backend now (at shutdown), waiting for a
+    /// running fold first, and leaves an empty segment.
     fn checkpoint(&self) -> Result<(), StorageError> {
         let mut log = self.log.lock().expect("wal lock");
-        self.checkpoint_locked(&mut log)
+        self.reap_fold(&mut log, true);
+        {
+            let mut state = self.state.lock().expect("wal lock");
+            let bytes = std::mem::take(&mut state.pending);
+            if let Err(e) = log.active.append(&bytes) {
+                restore_pending(&mut state, bytes);
+                return Err(e);
+            }
+            // An unfolded frozen overlay (its fold failed) first, newer last.
+            let mut all = state.frozen.as_deref().cloned().unwrap_or_default();
+            all.extend(state.overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
+            if !all.is_empty() {
+                // Still under the lock: no read sees a key gone from the
+                // overlays before the backend has it.
+                self.inner.apply(all.into_iter().collect())?;
+            }
+            state.overlay.clear();
+            state.frozen = None;
+        }
+        self.inner.flush()?;
+        let want = log.active.seq + 1;
+        let next = match log.spare.take() {
+            Some(spare) if spare.seq == want => spare,
+            _ => Segment::create(&self.dir, want, capacity(self.checkpoint_bytes))?,
+        };
+        let old = std::mem::replace(&mut log.active, next);
+        if let Some(retired) = log.retired.take() {
+            remove_durably(&self.dir, &retired)?;
+        }
+        remove_durably(&self.dir, &old.path)
     }
 
     fn scan(&self, prefix: &[u8]) -> Result<Pairs, StorageError> {
         let state = self.state.lock().expect("wal lock");
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self.inner.scan(prefix)?.into_iter().collect();
-        for (k, v) in state.overlay.iter().filter(|(k, _)| k.starts_with(prefix)) {
-            match v {
-                Some(v) => merged.insert(k.clone(), v.clone()),
-                None => merged.remove(k),
-            };
+        let overlays = state.frozen.as_deref().into_iter().chain([&state.overlay]);
+        for overlay in overlays {
+            for (k, v) in overlay.iter().filter(|(k, _)| k.starts_with(prefix)) {
+                match v {
+                    Some(v) => merged.insert(k.clone(), v.clone()),
+                    None => merged.remove(k),
+                };
+            }
         }
         Ok(merged.into_iter().collect())
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let state = self.state.lock().expect("wal lock");
-        match state.overlay.get(key) {
+        let found = state
+            .overlay
+            .get(key)
+            .or_else(|| state.frozen.as_ref().and_then(|f| f.get(key)));
+        match found {
             Some(v) => Ok(v.clone()),
             None => self.inner.get(key),
         }
@@ -233,53 +492,171 @@ impl Backend for WalBackend {
 
     fn is_empty(&self) -> Result<bool, StorageError> {
         let state = self.state.lock().expect("wal lock");
-        Ok(self.inner.is_empty()? && state.overlay.values().all(Option::is_none))
+        let overlays_empty = state.overlay.values().all(Option::is_none)
+            && state
+                .frozen
+                .as_ref()
+                .is_none_or(|f| f.values().all(Option::is_none));
+        Ok(self.inner.is_empty()? && overlays_empty)
+    }
+}
+
+/// A fold still running when the log is dropped holds the backend open:
+/// wait for it, so the data directory is free once we are gone.
+impl Drop for WalBackend {
+    fn drop(&mut self) {
+        if let Ok(log) = self.log.get_mut() {
+            if let Some(handle) = log.folding.take() {
+                let _ = handle.join();
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::sled_backend::SledBackend;
     use super::*;
+
+    fn put(k: &str, v: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+        (k.as_bytes().to_vec(), Some(v.as_bytes().to_vec()))
+    }
+
+    fn open(dir: &Path, checkpoint_bytes: u64) -> WalBackend {
+        let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(dir).unwrap());
+        WalBackend::open(sled, dir, checkpoint_bytes).unwrap()
+    }
+
+    fn value(wal: &WalBackend, k: &str) -> Option<String> {
+        wal.get(k.as_bytes())
+            .unwrap()
+            .map(|v| String::from_utf8(v).unwrap())
+    }
 
     #[test]
     fn a_flushed_log_is_replayed_after_a_crash_and_reads_see_the_overlay() {
-        use super::super::sled_backend::SledBackend;
         let dir = tempfile::tempdir().unwrap();
-        let wal_path = dir.path().join("ticketing.wal");
         {
-            let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(dir.path()).unwrap());
-            let wal = WalBackend::open(sled, &wal_path, 1 << 20).unwrap();
-            wal.apply(vec![(b"t/a".to_vec(), Some(b"1".to_vec()))])
-                .unwrap();
-            wal.apply(vec![
-                (b"t/a".to_vec(), Some(b"2".to_vec())),
-                (b"t/b".to_vec(), Some(b"x".to_vec())),
-            ])
-            .unwrap();
+            let wal = open(dir.path(), 1 << 20);
+            wal.apply(vec![put("t/a", "1")]).unwrap();
+            wal.apply(vec![put("t/a", "2"), put("t/b", "x")]).unwrap();
             wal.apply(vec![(b"t/b".to_vec(), None)]).unwrap();
             // Reads see the overlay before any checkpoint.
-            assert_eq!(wal.get(b"t/a").unwrap(), Some(b"2".to_vec()));
-            assert_eq!(wal.get(b"t/b").unwrap(), None);
+            assert_eq!(value(&wal, "t/a").as_deref(), Some("2"));
+            assert_eq!(value(&wal, "t/b"), None);
             assert_eq!(
                 wal.scan(b"t/").unwrap(),
                 vec![(b"t/a".to_vec(), b"2".to_vec())]
             );
             wal.flush().unwrap();
             // Written after the last flush: not durable, may be lost.
-            wal.apply(vec![(b"t/c".to_vec(), Some(b"lost".to_vec()))])
-                .unwrap();
+            wal.apply(vec![put("t/c", "lost")]).unwrap();
             // Dropped without a checkpoint: a crash, as far as sled knows.
         }
-        let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(dir.path()).unwrap());
-        let wal = WalBackend::open(sled, &wal_path, 1 << 20).unwrap();
-        assert_eq!(wal.get(b"t/a").unwrap(), Some(b"2".to_vec()));
-        assert_eq!(wal.get(b"t/b").unwrap(), None);
-        assert_eq!(wal.get(b"t/c").unwrap(), None);
-        assert_eq!(
-            std::fs::metadata(&wal_path).unwrap().len(),
-            0,
-            "replayed, then emptied"
+        let wal = open(dir.path(), 1 << 20);
+        assert_eq!(value(&wal, "t/a").as_deref(), Some("2"));
+        assert_eq!(value(&wal, "t/b"), None);
+        assert_eq!(value(&wal, "t/c"), None);
+        let files = log_files(dir.path()).unwrap();
+        assert_eq!(files.len(), 1, "replayed segments are deleted: {files:?}");
+        let fresh = std::fs::read(&files[0].1).unwrap();
+        assert!(
+            fresh.len() as u64 >= 1 << 20 && fresh.iter().all(|b| *b == 0),
+            "the new segment is zero-filled ahead of use"
         );
+    }
+
+    #[test]
+    fn writers_go_on_while_segments_are_folded_and_a_crash_at_any_point_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A tiny checkpoint size: a rotation every few flushes.
+            let wal = open(dir.path(), 2048);
+            for i in 0..400 {
+                wal.apply(vec![put(&format!("k/{}", i % 37), &i.to_string())])
+                    .unwrap();
+                wal.apply(vec![put(&format!("n/{i:04}"), &"x".repeat(100))])
+                    .unwrap();
+                wal.flush().unwrap();
+                // Every read sees the latest write, folded or not.
+                assert_eq!(value(&wal, &format!("k/{}", i % 37)), Some(i.to_string()));
+                assert_eq!(value(&wal, "n/0000").as_deref(), Some(&*"x".repeat(100)));
+            }
+            assert_eq!(wal.scan(b"n/").unwrap().len(), 400);
+            let files = log_files(dir.path()).unwrap();
+            assert!(
+                files.len() <= 3,
+                "folded segments are deleted (active, retired, spare): {files:?}"
+            );
+            assert!(files[0].0 > 10, "segments rotated: {files:?}");
+            // Crash: dropped without a checkpoint, a fold maybe under way.
+        }
+        let wal = open(dir.path(), 2048);
+        for k in 0..37 {
+            let last = (0..400).filter(|i| i % 37 == k).max().unwrap();
+            assert_eq!(value(&wal, &format!("k/{k}")), Some(last.to_string()));
+        }
+        assert_eq!(wal.scan(b"n/").unwrap().len(), 400);
+    }
+
+    #[test]
+    fn replay_applies_segments_oldest_first_over_a_backend_already_past_some() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // The backend already has segment 3's fold, as if a crash
+            // came after the fold but before the segment's deletion.
+            let sled = SledBackend::open(dir.path()).unwrap();
+            sled.apply(vec![put("a", "3"), put("b", "3")]).unwrap();
+            sled.flush().unwrap();
+        }
+        let write = |name: &str, batches: &[Batch]| {
+            let bytes: Vec<u8> = batches.iter().flat_map(frame).collect();
+            let mut padded = bytes.clone();
+            padded.extend(vec![0u8; 4096]);
+            std::fs::write(dir.path().join(name), padded).unwrap();
+        };
+        write(LEGACY_LOG, &[vec![put("a", "0"), put("c", "0")]]);
+        write(
+            &format!("{SEGMENT_PREFIX}{:020}", 3),
+            &[vec![put("a", "2")], vec![put("a", "3"), put("b", "3")]],
+        );
+        write(
+            &format!("{SEGMENT_PREFIX}{:020}", 12),
+            &[vec![put("b", "12")]],
+        );
+        let wal = open(dir.path(), 1 << 20);
+        assert_eq!(value(&wal, "a").as_deref(), Some("3"));
+        assert_eq!(value(&wal, "b").as_deref(), Some("12"));
+        assert_eq!(value(&wal, "c").as_deref(), Some("0"));
+        let files = log_files(dir.path()).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].0, 13, "numbering goes on after the highest");
+    }
+
+    #[test]
+    fn a_checkpoint_folds_everything_and_leaves_one_empty_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let wal = open(dir.path(), 1024);
+            for i in 0..50 {
+                wal.apply(vec![put(&format!("k/{i}"), &"v".repeat(64))])
+                    .unwrap();
+                wal.flush().unwrap();
+            }
+            wal.checkpoint().unwrap();
+            let files = log_files(dir.path()).unwrap();
+            assert!(
+                files.len() <= 2,
+                "the active segment and maybe a spare: {files:?}"
+            );
+            for (_, path) in files {
+                let bytes = std::fs::read(path).unwrap();
+                assert!(frames(&bytes).is_empty(), "nothing left to replay");
+            }
+        }
+        // sled alone (no log) has every write.
+        let sled = SledBackend::open(dir.path()).unwrap();
+        assert_eq!(sled.scan(b"k/").unwrap().len(), 50);
     }
 
     #[test]
@@ -294,7 +671,11 @@ mod tests {
         let mut damaged = bytes.clone();
         let last = damaged.len() - 1;
         damaged[last] ^= 0xff;
-        assert_eq!(frames(&damaged), vec![a]);
+        assert_eq!(frames(&damaged), vec![a.clone()]);
         assert!(frames(&[1, 2, 3]).is_empty());
+        // The zero fill after the last frame ends the segment.
+        let mut padded = frame(&a);
+        padded.extend([0u8; 64]);
+        assert_eq!(frames(&padded), vec![a]);
     }
 }
