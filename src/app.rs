@@ -94,7 +94,8 @@ impl App {
             reservation_window: settings.reservation_window(),
         });
 
-        // actix runs on its own thread with one arbiter per core.
+        // actix runs on its own thread with one arbiter per core; connections
+        // are served on those arbiters too (see `http::server`).
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (ready_tx, ready_rx) = oneshot::channel();
         let user_storage = storage.clone();
@@ -109,6 +110,9 @@ impl App {
                         (0..cores).map(|_| actix::Arbiter::new()).collect();
                     let users_addr =
                         actix::Actor::start(UserSupervisor::new(user_storage, user_ids, users));
+                    for arbiter in &arbiters {
+                        arbiter.spawn_fn(crate::actors::mark_worker_thread);
+                    }
                     let handles = arbiters.iter().map(|a| a.handle()).collect::<Vec<_>>();
                     let _ = ready_tx.send((handles, users_addr, actix::System::current()));
                     arbiters
@@ -126,7 +130,7 @@ impl App {
             .await
             .map_err(|_| StartError::Other("the actor system failed to start".into()))?;
 
-        let tickets = Arc::new(TicketSupervisor::new(core.clone(), arbiters));
+        let tickets = Arc::new(TicketSupervisor::new(core.clone(), arbiters.clone()));
         let restored = tickets
             .restore_holds()
             .map_err(|e| StartError::Other(format!("restoring holds: {e}")))?;
@@ -181,6 +185,7 @@ impl App {
             state.core.clone(),
             limits,
             stop_rx,
+            arbiters,
         ));
         tracing::info!(%addr, restored_holds = restored, "serving");
         Ok(RunningApp {

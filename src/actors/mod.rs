@@ -27,7 +27,7 @@ use crate::storage::{Storage, StorageError};
 pub use live::LiveHub;
 pub use orders::OrderSupervisor;
 pub use read_model::{ReadModel, TicketFilter};
-pub use tickets::TicketSupervisor;
+pub use tickets::{mark_worker_thread, TicketSupervisor};
 pub use users::{Sessions, UserSupervisor};
 
 /// What every actor shares: storage, the read side, ids, the gateway.

@@ -1,8 +1,11 @@
 //! `TicketSupervisor`: starts ticket actors (lazily, on a ticket's first
 //! command, and at start-up for every ticket with a hold to re-arm), restores
 //! them from storage, restarts one whose mailbox has closed, and routes
-//! commands to them. Actors are spread round-robin over one arbiter per core.
+//! commands to them. An actor is started on the arbiter (one per core) of
+//! the request that first needs it, since connections are served there too
+//! (see `http::server`); otherwise (holds restored at start-up) round-robin.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +17,17 @@ use super::ticket::TicketActor;
 use super::{CommandError, Core};
 use crate::domain::{EventDate, Price, Seat, Ticket, TicketId, Title, UserId};
 use crate::storage::Write;
+
+thread_local! {
+    /// Whether this thread is one of the arbiters ticket actors live on.
+    static WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread as a worker arbiter, where ticket actors may
+/// be started for the requests it serves (run once on each).
+pub fn mark_worker_thread() {
+    WORKER.with(|w| w.set(true));
+}
 
 /// `TicketId -> Addr` of the running ticket actors.
 #[derive(Default)]
@@ -97,8 +111,13 @@ impl TicketSupervisor {
             self.core.clone(),
             self.registry.clone(),
         );
-        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
-        let addr = TicketActor::start_in_arbiter(&self.arbiters[n], move |_| actor);
+        let addr = if WORKER.with(Cell::get) {
+            // Here, with the request that needs it: no thread hop per command.
+            actor.start()
+        } else {
+            let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+            TicketActor::start_in_arbiter(&self.arbiters[n], move |_| actor)
+        };
         actors.insert(id, addr.clone());
         Ok(addr)
     }

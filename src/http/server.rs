@@ -5,11 +5,19 @@
 //! read for `idle_timeout` is closed, and shutdown stops accepting and
 //! lets in-flight requests finish. Live WebSocket upgrades are answered here
 //! too, so their sockets get small buffers (see [`super::live`]).
+//!
+//! Connections are served on the actor arbiters (one thread per core),
+//! handed out in turn, not on the tokio runtime that accepts them: a ticket
+//! actor is started on the arbiter of the request that first needs it, so
+//! a request and its actor usually share a thread and talk without waking
+//! another one (BENCHMARKS.md, round 4).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use actix::dev::ArbiterHandle;
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -56,13 +64,15 @@ pub struct ConnectionLimits {
 }
 
 /// Serves `routes` on `listener` until `stop` fires, then waits for open
-/// requests to finish.
+/// requests to finish. Each connection is served on one of `workers`, in
+/// turn.
 pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
     core: Arc<Core>,
     limits: ConnectionLimits,
     stop: oneshot::Receiver<()>,
+    workers: Vec<ArbiterHandle>,
 ) where
     F: Filter<Extract = (warp::reply::Response,), Error = Infallible>
         + Clone
@@ -73,6 +83,7 @@ pub async fn serve<F>(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let service = warp::service(routes);
+    let mut turn = 0usize;
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -93,6 +104,14 @@ pub async fn serve<F>(
         };
         let permit = Arc::new(permit);
         let _ = stream.set_nodelay(true);
+        // Registered again with the I/O driver of the arbiter serving it.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "cannot hand the connection over");
+                continue;
+            }
+        };
         let service = service.clone();
         let core = core.clone();
         let hyper_service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
@@ -128,23 +147,34 @@ pub async fn serve<F>(
             }
             .instrument(span)
         });
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout);
-        let mut io = TimeoutStream::new(stream);
-        io.set_read_timeout(Some(limits.idle_timeout));
-        io.set_write_timeout(Some(limits.idle_timeout));
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(Box::pin(io)), hyper_service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
+        let watcher = graceful.watcher();
+        let connection = async move {
+            let stream = match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot register the connection");
+                    return;
+                }
+            };
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
+            let mut io = TimeoutStream::new(stream);
+            io.set_read_timeout(Some(limits.idle_timeout));
+            io.set_write_timeout(Some(limits.idle_timeout));
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(Box::pin(io)), hyper_service)
+                .into_owned();
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
-        });
+        };
+        turn = turn.wrapping_add(1);
+        if !workers[turn % workers.len()].spawn(connection) {
+            tracing::warn!(%peer, "the worker is gone (shutting down); connection closed");
+        }
     }
     drop(listener);
     graceful.shutdown().await;
