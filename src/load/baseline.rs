@@ -2,6 +2,13 @@
 //! in-process on loopback. Driving it with the same client and concurrency
 //! as a scenario tells how fast this stack can possibly answer on this
 //! machine, so `ratio = rps / baseline_rps` is the server's distance to it.
+//!
+//! It is served on a tokio runtime of its own (one worker per core), not on
+//! the generator's: the server under test never shares threads with the
+//! generator's clients (it is another process, or, with `--embedded`, it
+//! serves on its actor arbiters), and a baseline that did would skip the
+//! thread wake-ups every real server pays (measured: shared, 94-114k/s;
+//! own runtime, see BENCHMARKS.md round 4).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,20 +31,44 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// Serves `GET /baseline` on 127.0.0.1 (a free port).
+    /// Serves `GET /baseline` on 127.0.0.1 (a free port), on a runtime of
+    /// its own.
     pub async fn start() -> Result<Self, String> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| format!("baseline bind: {e}"))?;
+        listener
+            .set_nonblocking(true)
             .map_err(|e| format!("baseline bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let route = warp::path("baseline")
-            .and(warp::path::end())
-            .map(|| warp::reply::with_header(BODY, "content-type", "application/json"));
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("baseline")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("baseline runtime: {e}"))?;
         let (tx, rx) = oneshot::channel::<()>();
-        let server = warp::serve(route).incoming(listener).graceful(async move {
-            let _ = rx.await;
-        });
-        tokio::spawn(server.run());
+        // Detached: it ends once `stop` fires and open connections close.
+        std::thread::Builder::new()
+            .name("baseline".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let route = warp::path("baseline")
+                        .and(warp::path::end())
+                        .map(|| warp::reply::with_header(BODY, "content-type", "application/json"));
+                    warp::serve(route)
+                        .incoming(listener)
+                        .graceful(async move {
+                            let _ = rx.await;
+                        })
+                        .run()
+                        .await;
+                });
+            })
+            .map_err(|e| format!("baseline thread: {e}"))?;
         Ok(Baseline {
             addr,
             stop: Some(tx),
