@@ -1,19 +1,18 @@
 //! Who is calling: HS256 session tokens (in the `session` cookie or an
 //! `Authorization: Bearer` header), their revocation, the cross-origin check
-//! for cookie-authenticated writes, and password hashing on the blocking pool.
+//! for cookie-authenticated writes (password hashing is in `passwords`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
 use warp::http::Method;
 
 use super::error::ApiError;
 use super::request::ApiRequest;
 use crate::actors::Sessions;
-use crate::domain::{IdGenerator, Password, SessionId, Timestamp, User, UserId};
+use crate::domain::{IdGenerator, SessionId, Timestamp, User, UserId};
 
 /// The claims inside a session token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,65 +222,6 @@ fn strip_default_port(authority: &str) -> &str {
         .strip_suffix(":80")
         .or_else(|| authority.strip_suffix(":443"))
         .unwrap_or(authority)
-}
-
-/// bcrypt on the blocking pool, at most one hash per core at a time, so
-/// signups cannot starve the async threads or each other's latency.
-pub struct Passwords {
-    cost: u32,
-    permits: Semaphore,
-    /// A real hash of a random password, checked for unknown emails so they
-    /// cost the same time as a wrong password.
-    dummy_hash: String,
-}
-
-impl Passwords {
-    /// A hasher at `cost`.
-    pub fn new(cost: u32) -> Result<Self, ApiError> {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let mut random = [0u8; 16];
-        getrandom::fill(&mut random).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let dummy_hash =
-            bcrypt::hash(random, cost).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Passwords {
-            cost,
-            permits: Semaphore::new(cores),
-            dummy_hash,
-        })
-    }
-
-    /// The bcrypt hash of `password`.
-    pub async fn hash(&self, password: Password) -> Result<String, ApiError> {
-        let cost = self.cost;
-        self.blocking(move || bcrypt::hash(password.expose(), cost))
-            .await?
-            .map_err(|e| ApiError::Internal(format!("hashing: {e}")))
-    }
-
-    /// Whether `password` matches `hash`; with no hash (unknown email) it
-    /// checks the dummy hash and answers `false`, taking the same time.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
-        let ok = self
-            .blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
-            .await?;
-        Ok(ok && known)
-    }
-
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Unavailable)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::Internal(format!("blocking task: {e}")))
-    }
 }
 
 #[cfg(test)]

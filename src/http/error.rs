@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 503: storage cannot take writes now.
     #[error("Storage cannot take writes right now; try again later")]
     Unavailable,
+    /// 503 with `Retry-After`: no CPU to spare for a password hash now.
+    #[error("Too busy to check passwords right now; try again later")]
+    Busy,
     /// 503: the payment gateway cannot be reached.
     #[error("Payment gateway unavailable; try again later")]
     GatewayUnavailable,
@@ -67,12 +70,15 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable | ApiError::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy | ApiError::GatewayUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// The response: status, `{errors: [...]}`, and `Retry-After` for 429.
+    /// The response: status, `{errors: [...]}`, and `Retry-After` for 429
+    /// and for a busy 503.
     pub fn into_response(self) -> warp::reply::Response {
         let item = |message: String, field: Option<&str>| ErrorItem {
             message,
@@ -97,9 +103,14 @@ impl ApiError {
             res.headers_mut()
                 .insert("connection", warp::http::HeaderValue::from_static("close"));
         }
-        if let ApiError::TooManyRequests(secs) = self {
+        let retry_after = match self {
+            ApiError::TooManyRequests(secs) => Some(secs.max(1)),
+            ApiError::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             res.headers_mut()
-                .insert("retry-after", warp::http::HeaderValue::from(secs.max(1)));
+                .insert("retry-after", warp::http::HeaderValue::from(secs));
         }
         res
     }

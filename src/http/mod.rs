@@ -9,6 +9,7 @@ pub mod limits;
 pub mod live;
 pub mod openapi;
 pub mod orders;
+pub mod passwords;
 pub mod payments;
 pub mod request;
 pub mod server;
@@ -28,9 +29,10 @@ use warp::Filter;
 
 use crate::actors::{Core, OrderSupervisor, Sessions, TicketSupervisor, UserSupervisor};
 use crate::domain::Email;
-use auth::{Passwords, Tokens};
+use auth::Tokens;
 use error::ApiError;
 use limits::RateLimit;
+use passwords::Passwords;
 use request::ApiRequest;
 
 /// What a handler returns.
