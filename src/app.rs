@@ -183,7 +183,7 @@ impl App {
         let http = tokio::spawn(crate::http::server::serve(
             listener,
             routes,
-            state.core.clone(),
+            state.clone(),
             limits,
             stop_rx,
             arbiters,

@@ -3,9 +3,13 @@
 //! resyncs), and gauges of current state (tickets and orders by status, live
 //! subscribers, running ticket actors) read from the core at scrape time.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
 
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use warp::http::Method;
 
 use crate::actors::Core;
 
@@ -52,6 +56,52 @@ pub fn render(core: &Core, running_actors: usize) -> String {
     metrics::gauge!("storage_writable").set(if core.storage.is_writable() { 1.0 } else { 0.0 });
     metrics::gauge!("storage_batches_applied").set(flush.batches as f64);
     handle().render()
+}
+
+/// The request counter and latency histogram of each label set (method,
+/// route, status).
+type RequestHandles = HashMap<(&'static str, &'static str, u16), (Counter, Histogram)>;
+
+/// Counts one answered request and records its latency. The handles of each
+/// label set are looked up in the registry once and kept: building the
+/// labels and hashing them into the registry on every request cost ~5% of
+/// a GET's CPU (BENCHMARKS.md, round 4).
+pub fn record_request(method: &Method, route: &'static str, status: u16, elapsed: Duration) {
+    static HANDLES: OnceLock<RwLock<RequestHandles>> = OnceLock::new();
+    let handles = HANDLES.get_or_init(RwLock::default);
+    let method = method_label(method);
+    let key = (method, route, status);
+    let seconds = elapsed.as_secs_f64();
+    if let Some((count, latency)) = handles.read().expect("metrics lock").get(&key) {
+        count.increment(1);
+        latency.record(seconds);
+        return;
+    }
+    let count = metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status.to_string());
+    let latency = metrics::histogram!("http_request_seconds", "method" => method, "route" => route);
+    count.increment(1);
+    latency.record(seconds);
+    handles
+        .write()
+        .expect("metrics lock")
+        .insert(key, (count, latency));
+}
+
+/// The method as a label; methods outside the standard ones share one, so
+/// clients cannot grow the label set.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 /// The route template of `path`, so labels stay few whatever clients send.

@@ -158,8 +158,43 @@ pub fn metrics_page(state: &State) -> warp::reply::Response {
     res
 }
 
-/// Every route the server answers (the live WebSocket upgrade is taken
-/// before these, in [`server`]).
+/// Whether `path` is under `/api` (answered by [`api`], not by warp's
+/// routes).
+pub fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Answers a request under `/api`: read into an [`ApiRequest`] (its headers
+/// moved, not cloned), dispatched, and any error or panic turned into the
+/// contract's error response.
+pub async fn api(
+    state: Arc<State>,
+    req: hyper::Request<hyper::body::Incoming>,
+    remote: std::net::SocketAddr,
+) -> warp::reply::Response {
+    let (parts, body) = req.into_parts();
+    let handled = async move {
+        let query = parts.uri.query().map(str::to_owned);
+        let req = ApiRequest::read(
+            parts.method,
+            parts.uri.path(),
+            query,
+            parts.headers,
+            Some(remote),
+            body,
+        )
+        .await?;
+        dispatch(state, req).await
+    };
+    // A bug must cost one request a 500, never the connection.
+    match AssertUnwindSafe(handled).catch_unwind().await {
+        Ok(result) => result.unwrap_or_else(ApiError::into_response),
+        Err(_) => ApiError::Internal("a request handler panicked".into()).into_response(),
+    }
+}
+
+/// The routes outside `/api`: health, metrics, the UI, and 404 (the live
+/// WebSocket upgrade and `/api` are taken before these, in [`server`]).
 pub fn routes(
     state: Arc<State>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static
@@ -175,42 +210,6 @@ pub fn routes(
         .and(warp::get())
         .and(with_state.clone())
         .map(|s: Arc<State>| metrics_page(&s));
-    let query = warp::query::raw()
-        .map(Some)
-        .or(warp::any().map(|| None))
-        .unify();
-    let api = warp::path("api")
-        .and(warp::method())
-        .and(warp::path::full())
-        .and(query)
-        .and(warp::header::headers_cloned())
-        .and(warp::ext::optional::<server::ClientAddr>())
-        .and(warp::body::stream())
-        .and(with_state)
-        .then(
-            |method,
-             path: warp::path::FullPath,
-             query,
-             headers,
-             client: Option<server::ClientAddr>,
-             body,
-             state| async move {
-                let remote = client.map(|c| c.0);
-                let body = request::box_body(body);
-                let handled = async move {
-                    let req = ApiRequest::read(method, path.as_str(), query, headers, remote, body)
-                        .await?;
-                    dispatch(state, req).await
-                };
-                // A bug must cost one request a 500, never the connection.
-                match AssertUnwindSafe(handled).catch_unwind().await {
-                    Ok(result) => result.unwrap_or_else(ApiError::into_response),
-                    Err(_) => {
-                        ApiError::Internal("a request handler panicked".into()).into_response()
-                    }
-                }
-            },
-        );
     let ui =
         warp::get()
             .and(warp::path::full())
@@ -219,8 +218,6 @@ pub fn routes(
             });
     health
         .or(metrics)
-        .unify()
-        .or(api)
         .unify()
         .or(ui)
         .unify()

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::pin::Pin;
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
 use serde_json::{Map, Value};
 use warp::http::{HeaderMap, Method};
 
@@ -14,9 +14,6 @@ use super::error::ApiError;
 
 /// Largest accepted body.
 pub const MAX_BODY: usize = 64 * 1024;
-
-/// The body, not yet read.
-pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
 
 /// A request under `/api/`.
 pub struct ApiRequest {
@@ -46,7 +43,7 @@ impl ApiRequest {
         query: Option<String>,
         headers: HeaderMap,
         remote: Option<SocketAddr>,
-        body: BodyStream,
+        body: Incoming,
     ) -> Result<Self, ApiError> {
         let declared = headers
             .get("content-length")
@@ -118,26 +115,20 @@ impl ApiRequest {
     }
 }
 
-async fn read_body(mut body: BodyStream) -> Result<Bytes, ApiError> {
+async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
     let mut buf = BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
         if buf.len() + chunk.len() > MAX_BODY {
             return Err(ApiError::PayloadTooLarge);
         }
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
-}
-
-/// Turns warp's body stream into a boxed stream of `Bytes`.
-pub fn box_body<S, B>(stream: S) -> BodyStream
-where
-    S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
-    B: Buf + Send,
-{
-    Box::pin(stream.map(|r| r.map(|mut b| b.copy_to_bytes(b.remaining()))))
 }
 
 /// Percent-decoding for query strings (`+` is a space).

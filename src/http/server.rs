@@ -13,7 +13,6 @@
 //! another one (BENCHMARKS.md, round 4).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,13 +29,8 @@ use tracing::Instrument as _;
 use warp::http::HeaderValue;
 use warp::Filter;
 
-use super::live;
+use super::{live, State};
 use crate::actors::Core;
-
-/// The client's socket address, put in each request's extensions (warp's
-/// `addr::remote` only works with warp's own server).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
 
 /// The request's id: the client's `x-request-id` when it is short and
 /// printable (so a proxy's id carries through), else a fresh one. Echoed in
@@ -63,13 +57,13 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
 }
 
-/// Serves `routes` on `listener` until `stop` fires, then waits for open
-/// requests to finish. Each connection is served on one of `workers`, in
-/// turn.
+/// Serves `/api` (through [`super::api`]) and `routes` (everything else) on
+/// `listener` until `stop` fires, then waits for open requests to finish.
+/// Each connection is served on one of `workers`, in turn.
 pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
-    core: Arc<Core>,
+    state: Arc<State>,
     limits: ConnectionLimits,
     stop: oneshot::Receiver<()>,
     workers: Vec<ArbiterHandle>,
@@ -113,15 +107,14 @@ pub async fn serve<F>(
             }
         };
         let service = service.clone();
-        let core = core.clone();
-        let hyper_service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ClientAddr(peer));
+        let state = state.clone();
+        let hyper_service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let mut service = service.clone();
-            let core = core.clone();
+            let state = state.clone();
             let permit = permit.clone();
-            let id = request_id(&req, &core);
+            let id = request_id(&req, &state.core);
             let route = crate::metrics::route_label(req.uri().path());
-            let method = req.method().as_str().to_owned();
+            let method = req.method().clone();
             let span = tracing::info_span!(
                 "request",
                 id = %id,
@@ -131,7 +124,10 @@ pub async fn serve<F>(
             async move {
                 let started = std::time::Instant::now();
                 let mut res = if live::is_upgrade(&req) {
+                    let core = state.core.clone();
                     live::accept(req, core, permit, live::ping_interval(limits.idle_timeout))
+                } else if super::is_api(req.uri().path()) {
+                    super::api(state, req, peer).await
                 } else {
                     service.call(req).await?
                 };
@@ -140,8 +136,7 @@ pub async fn serve<F>(
                 }
                 let elapsed = started.elapsed();
                 let status = res.status().as_u16();
-                metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route, "status" => status.to_string()).increment(1);
-                metrics::histogram!("http_request_seconds", "method" => method, "route" => route).record(elapsed.as_secs_f64());
+                crate::metrics::record_request(&method, route, status, elapsed);
                 tracing::debug!(status, micros = elapsed.as_micros() as u64, "answered");
                 Ok::<_, Infallible>(res)
             }
