@@ -31,7 +31,7 @@ type Job = (Instant, Box<dyn FnOnce() + Send>);
 /// bcrypt hashing and checking, off the async threads.
 pub struct Passwords {
     cost: u32,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     /// A real hash of a random password, checked for unknown emails so they
     /// cost the same time as a wrong password.
     dummy_hash: String,
@@ -61,7 +61,7 @@ impl Passwords {
             bcrypt::hash(random, cost).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Passwords {
             cost,
-            jobs: Mutex::new(tx),
+            jobs: tx,
             dummy_hash,
         })
     }
@@ -99,8 +99,6 @@ impl Passwords {
             }
         });
         self.jobs
-            .lock()
-            .expect("hashing queue lock")
             .send((Instant::now(), job))
             .map_err(|_| ApiError::Internal("the hashing threads are gone".into()))?;
         // A job refused for waiting too long is dropped unrun: `tx` with it.
