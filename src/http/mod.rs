@@ -180,7 +180,7 @@ pub async fn api(
             parts.uri.path(),
             query,
             parts.headers,
-            Some(remote),
+            remote,
             body,
         )
         .await?;

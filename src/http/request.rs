@@ -28,7 +28,7 @@ pub struct ApiRequest {
     /// Request headers.
     pub headers: HeaderMap,
     /// The client's address.
-    pub remote: Option<SocketAddr>,
+    pub remote: SocketAddr,
     body: Bytes,
 }
 
@@ -42,7 +42,7 @@ impl ApiRequest {
         path: &str,
         query: Option<String>,
         headers: HeaderMap,
-        remote: Option<SocketAddr>,
+        remote: SocketAddr,
         body: Incoming,
     ) -> Result<Self, ApiError> {
         let declared = headers

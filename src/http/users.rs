@@ -24,9 +24,7 @@ fn client_key(state: &State, req: &ApiRequest) -> std::net::IpAddr {
         .flatten()
         .and_then(|v| v.rsplit(',').next())
         .and_then(|ip| ip.trim().parse().ok());
-    forwarded
-        .or(req.remote.map(|a| a.ip()))
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    forwarded.unwrap_or(req.remote.ip())
 }
 
 /// POST `/api/users/signup` `{email, password}` → 201 `{id, email, token}` + cookie.
