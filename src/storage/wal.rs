@@ -240,6 +240,16 @@ fn restore_pending(state: &mut Applied, bytes: Vec<u8>) {
     state.pending.extend_from_slice(&newer);
 }
 
+/// Writes the pending frames to `segment` while the caller holds the state
+/// lock (so no frame can be applied in between); on failure they stay
+/// pending.
+fn write_pending_locked(segment: &mut Segment, state: &mut Applied) -> Result<(), StorageError> {
+    let bytes = std::mem::take(&mut state.pending);
+    segment
+        .append(&bytes)
+        .inspect_err(|_| restore_pending(state, bytes))
+}
+
 impl WalBackend {
     /// Opens the log in `dir` over `inner`: replays every segment into
     /// `inner`, flushes it, deletes the segments, and starts a new one.
@@ -349,12 +359,7 @@ impl WalBackend {
     /// Without a new segment (no disk space, say), it leaves things as they
     /// are: the active segment just grows.
     fn rotate(&self, log: &mut Log) -> Result<(), StorageError> {
-        let want = log.active.seq + 1;
-        let next = match log.spare.take() {
-            Some(spare) if spare.seq == want => Ok(spare),
-            _ => Segment::create(&self.dir, want, capacity(self.checkpoint_bytes)),
-        };
-        let next = match next {
+        let next = match self.next_segment(log) {
             Ok(next) => next,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot start a new log segment; checkpoint postponed");
@@ -364,9 +369,7 @@ impl WalBackend {
         };
         let frozen = {
             let mut state = self.state.lock().expect("wal lock");
-            let bytes = std::mem::take(&mut state.pending);
-            if let Err(e) = log.active.append(&bytes) {
-                restore_pending(&mut state, bytes);
+            if let Err(e) = write_pending_locked(&mut log.active, &mut state) {
                 log.spare = Some(next);
                 return Err(e);
             }
@@ -380,7 +383,18 @@ impl WalBackend {
         Ok(())
     }
 
-    /// Writes the pending frames to the active segment and syncs it.
+    /// The segment after the active one: the spare the last fold made ready,
+    /// or a new one.
+    fn next_segment(&self, log: &mut Log) -> Result<Segment, StorageError> {
+        let want = log.active.seq + 1;
+        match log.spare.take() {
+            Some(spare) if spare.seq == want => Ok(spare),
+            _ => Segment::create(&self.dir, want, capacity(self.checkpoint_bytes)),
+        }
+    }
+
+    /// Writes the pending frames to the active segment and syncs it, without
+    /// holding the state lock during the I/O.
     fn flush_pending(&self, log: &mut Log) -> Result<(), StorageError> {
         let bytes = std::mem::take(&mut self.state.lock().expect("wal lock").pending);
         if let Err(e) = log.active.append(&bytes) {
@@ -434,11 +448,7 @@ impl Backend for WalBackend {
         self.reap_fold(&mut log, true);
         {
             let mut state = self.state.lock().expect("wal lock");
-            let bytes = std::mem::take(&mut state.pending);
-            if let Err(e) = log.active.append(&bytes) {
-                restore_pending(&mut state, bytes);
-                return Err(e);
-            }
+            write_pending_locked(&mut log.active, &mut state)?;
             // An unfolded frozen overlay (its fold failed) first, newer last.
             let mut all = state.frozen.as_deref().cloned().unwrap_or_default();
             all.extend(state.overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -451,11 +461,7 @@ impl Backend for WalBackend {
             state.frozen = None;
         }
         self.inner.flush()?;
-        let want = log.active.seq + 1;
-        let next = match log.spare.take() {
-            Some(spare) if spare.seq == want => spare,
-            _ => Segment::create(&self.dir, want, capacity(self.checkpoint_bytes))?,
-        };
+        let next = self.next_segment(&mut log)?;
         let old = std::mem::replace(&mut log.active, next);
         if let Some(retired) = log.retired.take() {
             remove_durably(&self.dir, &retired)?;
