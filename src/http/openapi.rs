@@ -118,6 +118,19 @@ pub enum WriteRefusals {
     /// Body is not application/json
     #[response(status = 415)]
     NotJson(ErrorBody),
+    /// Storage cannot take writes (signup and signin: also no CPU for a password hash now, with Retry-After)
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The refusals of a state-changing route that takes no body (no 413 or
+/// 415 to answer), listed once.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum BodilessWriteRefusals {
+    /// Cookie-authenticated request from another origin
+    #[response(status = 403)]
+    CrossOrigin(ErrorBody),
     /// Storage cannot take writes
     #[response(status = 503)]
     Unavailable(ErrorBody),

@@ -1,7 +1,7 @@
 //! `/api/orders`: reserve a ticket, list and read your orders, cancel one.
 
 #[allow(unused_imports)]
-use super::openapi::{ErrorBody, OrderInput, WriteRefusals};
+use super::openapi::{BodilessWriteRefusals, ErrorBody, OrderInput, WriteRefusals};
 #[allow(unused_imports)]
 use crate::views::OrderView;
 use warp::http::StatusCode;
@@ -77,8 +77,7 @@ pub async fn show(state: &State, req: ApiRequest, id: &str) -> Reply {
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
         (status = 404, description = "No such id", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        BodilessWriteRefusals
     ))]
 pub async fn cancel(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;

@@ -1,7 +1,7 @@
 //! `/api/tickets`: sell, list, read, edit and delete tickets.
 
 #[allow(unused_imports)]
-use super::openapi::{ErrorBody, TicketInput, WriteRefusals};
+use super::openapi::{BodilessWriteRefusals, ErrorBody, TicketInput, WriteRefusals};
 #[allow(unused_imports)]
 use crate::views::TicketView;
 use warp::http::StatusCode;
@@ -166,8 +166,7 @@ pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
         (status = 404, description = "No such id", body = ErrorBody),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        BodilessWriteRefusals
     ))]
 pub async fn delete(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;

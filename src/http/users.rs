@@ -1,7 +1,7 @@
 //! `/api/users`: signup, signin, signout, currentuser.
 
 #[allow(unused_imports)]
-use super::openapi::{Credentials, ErrorBody, WriteRefusals};
+use super::openapi::{BodilessWriteRefusals, Credentials, ErrorBody, WriteRefusals};
 use super::openapi::{CurrentUser, Session, UserView};
 use serde_json::json;
 use warp::http::StatusCode;
@@ -127,8 +127,7 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
 #[utoipa::path(post, path = "/api/users/signout", tag = "users",
     responses(
         (status = 200, description = "Signed out; the cookie is cleared and the session revoked", body = serde_json::Value),
-        (status = 403, description = "Cookie-authenticated request from another origin", body = ErrorBody),
-        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
+        BodilessWriteRefusals
     ))]
 pub async fn signout(state: &State, req: ApiRequest) -> Reply {
     if let Some(caller) = state.tokens.caller(&req) {
