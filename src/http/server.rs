@@ -124,8 +124,8 @@ pub async fn serve<F>(
             async move {
                 let started = std::time::Instant::now();
                 let mut res = if live::is_upgrade(&req) {
-                    let core = state.core.clone();
-                    live::accept(req, core, permit, live::ping_interval(limits.idle_timeout))
+                    let ping_every = live::ping_interval(limits.idle_timeout);
+                    live::accept(req, state.core.clone(), permit, ping_every)
                 } else if super::is_api(req.uri().path()) {
                     super::api(state, req, peer).await
                 } else {

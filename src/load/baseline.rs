@@ -33,7 +33,7 @@ pub struct Baseline {
 impl Baseline {
     /// Serves `GET /baseline` on 127.0.0.1 (a free port), on a runtime of
     /// its own.
-    pub async fn start() -> Result<Self, String> {
+    pub fn start() -> Result<Self, String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .map_err(|e| format!("baseline bind: {e}"))?;
         listener

@@ -268,7 +268,7 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         Scenario::Restart => unreachable!("handled above"),
     };
     let baseline = if args.baseline {
-        let server = baseline::Baseline::start().await?;
+        let server = baseline::Baseline::start()?;
         let secs = report
             .elapsed
             .as_secs_f64()
