@@ -27,30 +27,27 @@
 //!   mid-write) fails its checksum and is dropped: it was never
 //!   acknowledged.
 //!
-//! Files: `<data>/ticketing.wal.<n>`, `n` rising, never reused (earlier
-//! builds wrote one `<data>/ticketing.wal`: replayed first, then removed).
-//! Frame: length (u32, little-endian) | CRC-32 of the body | body (postcard);
-//! a zero length ends the segment.
+//! Here: the [`WalBackend`] and its overlay; `frame` encodes and checks one
+//! frame, `segment` the log's files, `fold` rotation and checkpoints.
+
+mod fold;
+mod frame;
+mod segment;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{Backend, Pairs, StorageError};
+use frame::{frame, frames, Batch};
+use segment::{capacity, log_files, remove_durably, Segment};
 
-type Batch = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+/// The latest value (or removal) of every key written in some span.
 type Overlay = HashMap<Vec<u8>, Option<Vec<u8>>>;
-
-/// The single log file of earlier builds.
-const LEGACY_LOG: &str = "ticketing.wal";
-/// Segment files: this prefix and a sequence number.
-const SEGMENT_PREFIX: &str = "ticketing.wal.";
-/// How long a failed fold waits before it is tried again.
-const FOLD_RETRY: Duration = Duration::from_secs(1);
 
 /// A [`Backend`] made durable by a write-ahead log.
 pub struct WalBackend {
@@ -87,151 +84,9 @@ struct Log {
     spare: Option<Segment>,
 }
 
-/// One log file, zero-filled up to its capacity when created.
-struct Segment {
-    seq: u64,
-    path: PathBuf,
-    file: File,
-    /// Bytes of whole frames written.
-    len: u64,
-}
-
+/// A log I/O failure, as the storage error writers see.
 fn io(what: &str, e: std::io::Error) -> StorageError {
     StorageError::Unavailable(format!("write-ahead log: {what}: {e}"))
-}
-
-fn frame(batch: &Batch) -> Vec<u8> {
-    let body = postcard::to_allocvec(batch).expect("postcard encodes byte vectors");
-    let mut out = Vec::with_capacity(body.len() + 8);
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
-}
-
-/// The whole, intact frames at the start of `bytes`.
-fn frames(bytes: &[u8]) -> Vec<Batch> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 8 {
-        let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
-        if len == 0 {
-            break;
-        }
-        let Some(body) = rest.get(8..8 + len) else {
-            break;
-        };
-        if crc32fast::hash(body) != crc {
-            break;
-        }
-        match postcard::from_bytes::<Batch>(body) {
-            Ok(batch) => out.push(batch),
-            Err(_) => break,
-        }
-        rest = &rest[8 + len..];
-    }
-    out
-}
-
-/// Makes file creations and deletions in `dir` durable.
-fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io("sync directory", e))
-}
-
-/// Every log file in `dir`, oldest first (the legacy file counts as 0).
-fn log_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io("list", e))? {
-        let entry = entry.map_err(|e| io("list", e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let seq = if name == LEGACY_LOG {
-            Some(0)
-        } else {
-            name.strip_prefix(SEGMENT_PREFIX)
-                .and_then(|n| n.parse::<u64>().ok())
-        };
-        if let Some(seq) = seq {
-            found.push((seq, entry.path()));
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// Removes `path` (gone already is fine) and makes that durable.
-fn remove_durably(dir: &Path, path: &Path) -> Result<(), StorageError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("remove a folded segment", e)),
-    }
-    sync_dir(dir)
-}
-
-impl Segment {
-    /// Creates segment `seq` in `dir`, zero-filled to `capacity` bytes and
-    /// synced, so appends within it change no file metadata.
-    fn create(dir: &Path, seq: u64, capacity: u64) -> Result<Segment, StorageError> {
-        let path = dir.join(format!("{SEGMENT_PREFIX}{seq:020}"));
-        let made = (|| {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
-            let zeros = vec![0u8; 64 * 1024];
-            let mut left = capacity;
-            while left > 0 {
-                let n = left.min(zeros.len() as u64) as usize;
-                file.write_all(&zeros[..n])?;
-                left -= n as u64;
-            }
-            file.sync_all()?;
-            file.seek(SeekFrom::Start(0))?;
-            Ok(file)
-        })();
-        match made {
-            Ok(file) => {
-                sync_dir(dir)?;
-                Ok(Segment {
-                    seq,
-                    path,
-                    file,
-                    len: 0,
-                })
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                Err(io("create a segment", e))
-            }
-        }
-    }
-
-    /// Appends `bytes` and syncs; on failure, goes back to the end of the
-    /// last whole frame so a retry overwrites what was half-written.
-    fn append(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        let result = self
-            .file
-            .write_all(bytes)
-            .and_then(|()| self.file.sync_data());
-        match result {
-            Ok(()) => {
-                self.len += bytes.len() as u64;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.file.seek(SeekFrom::Start(self.len));
-                Err(io("append", e))
-            }
-        }
-    }
 }
 
 /// Puts frames that failed to reach the log back in front of newer ones.
@@ -298,101 +153,6 @@ impl WalBackend {
         })
     }
 
-    /// Collects the fold if it has finished (or, with `wait`, once it has).
-    fn reap_fold(&self, log: &mut Log, wait: bool) {
-        let Some(handle) = log.folding.take_if(|h| wait || h.is_finished()) else {
-            return;
-        };
-        let failed = match handle.join() {
-            Ok(Ok(spare)) => {
-                self.state.lock().expect("wal lock").frozen = None;
-                log.retired = None;
-                log.spare = spare;
-                return;
-            }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "the checkpoint thread panicked".to_owned(),
-        };
-        tracing::error!(error = %failed, "checkpoint failed; will retry");
-        metrics::counter!("storage_checkpoint_errors_total").increment(1);
-        log.retry_at = Some(Instant::now() + FOLD_RETRY);
-    }
-
-    /// Starts folding `frozen` into the backend on a thread of its own;
-    /// when done, it deletes the retired segment and prepares a spare.
-    fn start_fold(&self, log: &mut Log, frozen: Arc<Overlay>) {
-        let inner = self.inner.clone();
-        let dir = self.dir.clone();
-        let retired = log.retired.clone();
-        let spare_seq = log.active.seq + 1;
-        let spare_capacity = capacity(self.checkpoint_bytes);
-        let fold = move || {
-            let started = Instant::now();
-            let batch: Batch = frozen.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            if !batch.is_empty() {
-                inner.apply(batch)?;
-            }
-            inner.flush()?;
-            if let Some(path) = retired {
-                remove_durably(&dir, &path)?;
-            }
-            metrics::counter!("storage_checkpoints_total").increment(1);
-            metrics::histogram!("storage_checkpoint_seconds")
-                .record(started.elapsed().as_secs_f64());
-            // Without a spare, the next rotation makes its own segment.
-            Ok(Segment::create(&dir, spare_seq, spare_capacity).ok())
-        };
-        match std::thread::Builder::new()
-            .name("storage-checkpoint".into())
-            .spawn(fold)
-        {
-            Ok(handle) => log.folding = Some(handle),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start the checkpoint thread; will retry");
-                log.retry_at = Some(Instant::now() + FOLD_RETRY);
-            }
-        }
-    }
-
-    /// Writes the pending frames to the old segment, freezes the overlay,
-    /// switches to a new segment and starts folding the frozen overlay.
-    /// Without a new segment (no disk space, say), it leaves things as they
-    /// are: the active segment just grows.
-    fn rotate(&self, log: &mut Log) -> Result<(), StorageError> {
-        let next = match self.next_segment(log) {
-            Ok(next) => next,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot start a new log segment; checkpoint postponed");
-                log.retry_at = Some(Instant::now() + FOLD_RETRY);
-                return self.flush_pending(log);
-            }
-        };
-        let frozen = {
-            let mut state = self.state.lock().expect("wal lock");
-            if let Err(e) = write_pending_locked(&mut log.active, &mut state) {
-                log.spare = Some(next);
-                return Err(e);
-            }
-            let frozen = Arc::new(std::mem::take(&mut state.overlay));
-            state.frozen = Some(frozen.clone());
-            frozen
-        };
-        let old = std::mem::replace(&mut log.active, next);
-        log.retired = Some(old.path);
-        self.start_fold(log, frozen);
-        Ok(())
-    }
-
-    /// The segment after the active one: the spare the last fold made ready,
-    /// or a new one.
-    fn next_segment(&self, log: &mut Log) -> Result<Segment, StorageError> {
-        let want = log.active.seq + 1;
-        match log.spare.take() {
-            Some(spare) if spare.seq == want => Ok(spare),
-            _ => Segment::create(&self.dir, want, capacity(self.checkpoint_bytes)),
-        }
-    }
-
     /// Writes the pending frames to the active segment and syncs it, without
     /// holding the state lock during the I/O.
     fn flush_pending(&self, log: &mut Log) -> Result<(), StorageError> {
@@ -403,12 +163,6 @@ impl WalBackend {
         }
         Ok(())
     }
-}
-
-/// Bytes a new segment is zero-filled to: the checkpoint size and some room
-/// for the flushes that come before the rotation.
-fn capacity(checkpoint_bytes: u64) -> u64 {
-    (checkpoint_bytes + 64 * 1024).next_multiple_of(4096)
 }
 
 impl Backend for WalBackend {
@@ -522,18 +276,22 @@ impl Drop for WalBackend {
 #[cfg(test)]
 mod tests {
     use super::super::sled_backend::SledBackend;
+    use super::segment::{LEGACY_LOG, SEGMENT_PREFIX};
     use super::*;
 
-    fn put(k: &str, v: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+    /// A put of `v` at `k`.
+    pub(super) fn put(k: &str, v: &str) -> (Vec<u8>, Option<Vec<u8>>) {
         (k.as_bytes().to_vec(), Some(v.as_bytes().to_vec()))
     }
 
-    fn open(dir: &Path, checkpoint_bytes: u64) -> WalBackend {
+    /// The log over a fresh sled in `dir`.
+    pub(super) fn open(dir: &Path, checkpoint_bytes: u64) -> WalBackend {
         let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(dir).unwrap());
         WalBackend::open(sled, dir, checkpoint_bytes).unwrap()
     }
 
-    fn value(wal: &WalBackend, k: &str) -> Option<String> {
+    /// The value at `k`, as text.
+    pub(super) fn value(wal: &WalBackend, k: &str) -> Option<String> {
         wal.get(k.as_bytes())
             .unwrap()
             .map(|v| String::from_utf8(v).unwrap())
@@ -570,39 +328,6 @@ mod tests {
             fresh.len() as u64 >= 1 << 20 && fresh.iter().all(|b| *b == 0),
             "the new segment is zero-filled ahead of use"
         );
-    }
-
-    #[test]
-    fn writers_go_on_while_segments_are_folded_and_a_crash_at_any_point_replays() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            // A tiny checkpoint size: a rotation every few flushes.
-            let wal = open(dir.path(), 2048);
-            for i in 0..400 {
-                wal.apply(vec![put(&format!("k/{}", i % 37), &i.to_string())])
-                    .unwrap();
-                wal.apply(vec![put(&format!("n/{i:04}"), &"x".repeat(100))])
-                    .unwrap();
-                wal.flush().unwrap();
-                // Every read sees the latest write, folded or not.
-                assert_eq!(value(&wal, &format!("k/{}", i % 37)), Some(i.to_string()));
-                assert_eq!(value(&wal, "n/0000").as_deref(), Some(&*"x".repeat(100)));
-            }
-            assert_eq!(wal.scan(b"n/").unwrap().len(), 400);
-            let files = log_files(dir.path()).unwrap();
-            assert!(
-                files.len() <= 3,
-                "folded segments are deleted (active, retired, spare): {files:?}"
-            );
-            assert!(files[0].0 > 10, "segments rotated: {files:?}");
-            // Crash: dropped without a checkpoint, a fold maybe under way.
-        }
-        let wal = open(dir.path(), 2048);
-        for k in 0..37 {
-            let last = (0..400).filter(|i| i % 37 == k).max().unwrap();
-            assert_eq!(value(&wal, &format!("k/{k}")), Some(last.to_string()));
-        }
-        assert_eq!(wal.scan(b"n/").unwrap().len(), 400);
     }
 
     #[test]
@@ -663,25 +388,5 @@ mod tests {
         // sled alone (no log) has every write.
         let sled = SledBackend::open(dir.path()).unwrap();
         assert_eq!(sled.scan(b"k/").unwrap().len(), 50);
-    }
-
-    #[test]
-    fn frames_round_trip_and_a_torn_tail_is_dropped() {
-        let a: Batch = vec![(b"k1".to_vec(), Some(b"v1".to_vec()))];
-        let b: Batch = vec![(b"k2".to_vec(), None), (b"k3".to_vec(), Some(vec![7; 300]))];
-        let mut bytes = frame(&a);
-        bytes.extend(frame(&b));
-        assert_eq!(frames(&bytes), vec![a.clone(), b.clone()]);
-        // Torn: the last frame cut short, or its body damaged.
-        assert_eq!(frames(&bytes[..bytes.len() - 1]), vec![a.clone()]);
-        let mut damaged = bytes.clone();
-        let last = damaged.len() - 1;
-        damaged[last] ^= 0xff;
-        assert_eq!(frames(&damaged), vec![a.clone()]);
-        assert!(frames(&[1, 2, 3]).is_empty());
-        // The zero fill after the last frame ends the segment.
-        let mut padded = frame(&a);
-        padded.extend([0u8; 64]);
-        assert_eq!(frames(&padded), vec![a]);
     }
 }
