@@ -67,6 +67,18 @@ pub struct Model {
     pub sent: u64,
 }
 
+impl Model {
+    /// The tickets worker `w` put on sale and has not deleted (nor sent a
+    /// DELETE for): the ones it may edit or delete.
+    pub fn mine(&self, w: usize) -> Vec<String> {
+        self.tickets
+            .iter()
+            .filter(|(_, t)| t.seller == w && !t.deleted && !t.pending_delete)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
 /// Counts over the whole run, for the closing summary.
 #[derive(Default, Debug)]
 pub struct Totals {

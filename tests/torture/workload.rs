@@ -108,12 +108,7 @@ pub async fn worker(
             let title = format!("e{cycle}w{w}n{n}");
             let id = {
                 let mut m = model.lock().unwrap();
-                let mine: Vec<String> = m
-                    .tickets
-                    .iter()
-                    .filter(|(_, t)| t.seller == w && !t.deleted && !t.pending_delete)
-                    .map(|(id, _)| id.clone())
-                    .collect();
+                let mine = m.mine(w);
                 let Some(id) = rng.pick(&mine) else { continue };
                 m.tickets.get_mut(&id).unwrap().pending_edit = Some((title.clone(), price.clone()));
                 m.sent += 1;
@@ -149,12 +144,7 @@ pub async fn worker(
             // delete one of mine
             let id = {
                 let mut m = model.lock().unwrap();
-                let mine: Vec<String> = m
-                    .tickets
-                    .iter()
-                    .filter(|(_, t)| t.seller == w && !t.deleted && !t.pending_delete)
-                    .map(|(id, _)| id.clone())
-                    .collect();
+                let mine = m.mine(w);
                 let Some(id) = rng.pick(&mine) else { continue };
                 m.tickets.get_mut(&id).unwrap().pending_delete = true;
                 m.sent += 1;
