@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use ticketing::actors::{ReadModel, TicketFilter};
 use ticketing::config::Settings;
 use ticketing::domain::{EventDate, OrderId, Price, Ticket, TicketId, TicketStatus, Title, UserId};
-use ticketing::storage::{Storage, Write};
+use ticketing::storage::{SledStore, Store as _, Write};
 use ticketing::App;
 
 fn ticket(id: u64) -> Ticket {
@@ -66,7 +66,7 @@ fn actor_round_trip(c: &mut Criterion) {
 fn group_commit(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("temp dir");
-    let storage = Storage::open(dir.path()).expect("open");
+    let storage = std::sync::Arc::new(SledStore::open(dir.path()).expect("open"));
     let mut group = c.benchmark_group("storage/group_commit");
     for writers in [1u64, 8, 64] {
         group.throughput(Throughput::Elements(writers));
@@ -90,12 +90,12 @@ fn group_commit(c: &mut Criterion) {
         });
     }
     group.finish();
-    let stats = storage.flush_stats();
+    let stats = storage.stats();
     eprintln!(
         "group commit: {} batches in {} flushes ({:.1} per flush)",
         stats.batches,
-        stats.flushes,
-        stats.batches as f64 / stats.flushes.max(1) as f64
+        stats.groups,
+        stats.batches as f64 / stats.groups.max(1) as f64
     );
     storage.close().expect("close");
 }

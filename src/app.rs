@@ -18,7 +18,7 @@ use crate::http::passwords::Passwords;
 use crate::http::server::ConnectionLimits;
 use crate::http::{Limits, State};
 use crate::payments::TestGateway;
-use crate::storage::{Storage, StorageError};
+use crate::storage::{SledStore, Storage, StorageError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,11 +73,11 @@ impl App {
             std::fs::create_dir_all(&path).map_err(|e| {
                 StorageError::Unavailable(format!("cannot create {}: {e}", path.display()))
             })?;
-            let storage =
-                Storage::open_with_checkpoint(&path, checkpoint_kib.saturating_mul(1024))?
+            let store =
+                SledStore::open_with_checkpoint(&path, checkpoint_kib.saturating_mul(1024))?
                     .with_free_space_reserve(&path, min_free_mib.saturating_mul(1024 * 1024));
-            let snapshot = storage.load()?;
-            Ok::<_, StorageError>((storage, snapshot))
+            let snapshot = store.load_blocking()?;
+            Ok::<_, StorageError>((Arc::new(store) as Storage, snapshot))
         })
         .await
         .map_err(|e| StartError::Other(e.to_string()))??;
@@ -253,13 +253,13 @@ impl RunningApp {
         let RunningApp { storage, state, .. } = self;
         drop(state);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !storage.is_last_handle() && tokio::time::Instant::now() < deadline {
+        while Arc::strong_count(&storage) > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        if !storage.is_last_handle() {
+        if Arc::strong_count(&storage) > 1 {
             tracing::warn!("storage still referenced after shutdown; the data directory stays locked until it is dropped");
         }
-        // The last handle closes sled and waits for its lock to go.
+        // The last handle closes the store (sled waits for its lock to go).
         let _ = tokio::task::spawn_blocking(move || drop(storage)).await;
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     Order, OrderStatus, Payment, SessionId, Ticket, TicketStatus, Timestamp, User,
 };
-use crate::storage::{Snapshot, Storage, StorageError, Write as Change};
+use crate::storage::{SledStore, Snapshot, StorageError, Store as _, Write as Change};
 
 /// The first line of an export.
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,14 +84,14 @@ impl std::fmt::Display for Counts {
 
 /// Opens an existing data directory (never creating one: a mistyped path
 /// must not export or check an empty database and report success).
-fn open_existing(data: &Path) -> Result<Storage, MaintenanceError> {
+fn open_existing(data: &Path) -> Result<SledStore, MaintenanceError> {
     if !data.join("db").is_file() {
         return Err(MaintenanceError::Io(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             format!("{} is not a data directory", data.display()),
         )));
     }
-    Ok(Storage::open(data)?)
+    Ok(SledStore::open(data)?)
 }
 
 /// Writes every record of the data directory at `data` to the file at
@@ -103,8 +103,8 @@ pub fn export_to(data: &Path, file: &Path) -> Result<Counts, MaintenanceError> {
     export_open(storage, &mut out)
 }
 
-fn export_open(storage: Storage, out: &mut impl Write) -> Result<Counts, MaintenanceError> {
-    let snap = storage.load()?;
+fn export_open(storage: SledStore, out: &mut impl Write) -> Result<Counts, MaintenanceError> {
+    let snap = storage.load_blocking()?;
     let header = Header {
         format: FORMAT.into(),
         version: VERSION,
@@ -182,8 +182,8 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
         ));
     }
     std::fs::create_dir_all(data)?;
-    let storage = Storage::open(data)?;
-    let existing = storage.load()?;
+    let storage = SledStore::open(data)?;
+    let existing = storage.load_blocking()?;
     if counts(&existing) != Counts::default() || !existing.revoked.is_empty() {
         return Err(MaintenanceError::NotEmpty);
     }
@@ -202,7 +202,7 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
         )
         .collect();
     for chunk in writes.chunks(10_000) {
-        storage.apply(chunk.to_vec())?;
+        storage.import(chunk)?;
     }
     storage.close()?;
     Ok(counts(&snap))
@@ -211,7 +211,7 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
 /// Opens the data directory at `data` and checks its invariants.
 pub fn check_directory(data: &Path) -> Result<(Counts, Vec<String>), MaintenanceError> {
     let storage = open_existing(data)?;
-    let snap = storage.load()?;
+    let snap = storage.load_blocking()?;
     storage.close()?;
     Ok((counts(&snap), check(&snap)))
 }

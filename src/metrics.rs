@@ -52,9 +52,9 @@ pub fn render(core: &Core, running_actors: usize) -> String {
     metrics::gauge!("holds_active").set(counts.holds_active as f64);
     metrics::gauge!("live_subscribers").set(core.read_model.subscribers() as f64);
     metrics::gauge!("ticket_actors_running").set(running_actors as f64);
-    let flush = core.storage.flush_stats();
+    let stats = core.storage.stats();
     metrics::gauge!("storage_writable").set(if core.storage.is_writable() { 1.0 } else { 0.0 });
-    metrics::gauge!("storage_batches_applied").set(flush.batches as f64);
+    metrics::gauge!("storage_batches_applied").set(stats.batches as f64);
     handle().render()
 }
 

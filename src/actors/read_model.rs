@@ -9,7 +9,7 @@ use std::sync::RwLock;
 use tokio::sync::broadcast;
 
 use super::live::LiveHub;
-use crate::domain::{Order, OrderId, Ticket, TicketId, TicketStatus, UserId};
+use crate::domain::{Order, OrderId, Seat, Ticket, TicketId, TicketStatus, UserId};
 
 /// Which tickets a list wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +190,15 @@ impl ReadModel {
     /// Every ticket, oldest first (for live snapshots).
     pub fn all_tickets(&self) -> Vec<Ticket> {
         self.tickets(TicketFilter::Any, None, usize::MAX)
+    }
+
+    /// One ticket with the order holding or owning it, as last committed:
+    /// the state a ticket actor starts from.
+    pub fn seat(&self, id: TicketId) -> Option<Seat> {
+        let ix = self.index.read().expect("read model lock");
+        let ticket = ix.tickets.get(&id)?.clone();
+        let order = ticket.order_id.and_then(|oid| ix.orders.get(&oid).cloned());
+        Some(Seat { ticket, order })
     }
 
     /// One order.

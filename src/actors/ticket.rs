@@ -30,6 +30,10 @@ pub struct TicketActor {
     core: Arc<Core>,
     registry: Arc<Registry>,
     timer: Option<SpawnHandle>,
+    /// Whether a commit is in flight. Messages wait for it (`AtomicResponse`),
+    /// but a timer that was already due may still run once before actix
+    /// notices the wait: it must not act on the state being replaced.
+    committing: bool,
     /// When the last command arrived (for the idle stop).
     last_active: Instant,
 }
@@ -42,6 +46,7 @@ impl TicketActor {
             core,
             registry,
             timer: None,
+            committing: false,
             last_active: Instant::now(),
         }
     }
@@ -51,7 +56,10 @@ impl TicketActor {
     /// time of their message: no timer is rescheduled per message.
     fn watch_idle(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(IDLE_STOP, |act, ctx| {
-            if act.last_active.elapsed() >= IDLE_STOP && act.seat.hold_deadline().is_none() {
+            if !act.committing
+                && act.last_active.elapsed() >= IDLE_STOP
+                && act.seat.hold_deadline().is_none()
+            {
                 ctx.stop();
             }
         });
@@ -75,6 +83,10 @@ impl TicketActor {
 
     /// The hold's timer fired: release the seat if that hold is still due.
     fn on_deadline(&mut self, order_id: OrderId, ctx: &mut Context<Self>) {
+        if self.committing {
+            // The commit in flight re-arms the timer once it is decided.
+            return;
+        }
         match self.seat.hold_deadline() {
             Some((id, deadline)) if id == order_id => {
                 if Timestamp::now() < deadline {
@@ -87,7 +99,7 @@ impl TicketActor {
         let mut seat = self.seat.clone();
         let mut changes = Changes::default();
         seat.expire_if_due(Timestamp::now(), &mut changes);
-        let step = self.commit(seat, changes, Vec::new(), ctx);
+        let step = self.commit(seat, changes, Vec::new());
         ctx.wait(step.map(move |res, act, ctx| match res {
             Ok(()) => metrics::counter!("holds_expired_total").increment(1),
             Err(e) => {
@@ -97,17 +109,16 @@ impl TicketActor {
         }));
     }
 
-    /// Stores `changes` (plus `extra` writes) and adopts `seat` as the new
-    /// state; resolves once the writes are durable and published. When
-    /// `extra` deletes the ticket, the read model drops it and the actor
-    /// stops once the deletion is durable.
-    fn commit(
-        &mut self,
-        seat: Seat,
-        changes: Changes,
-        mut extra: Vec<Write>,
-        ctx: &mut Context<Self>,
-    ) -> Step<()> {
+    /// The one way a ticket changes: stores `changes` (plus `extra`
+    /// writes) as one batch and, only once it is durable, adopts `seat`,
+    /// re-arms the hold's timer and publishes the change to the read model
+    /// and the live feed. A refused batch changes nothing anyone can see:
+    /// the actor keeps its state and the error goes back to the caller.
+    /// Messages wait meanwhile (the handlers answer with `AtomicResponse`),
+    /// and the hold's timer does not act (see `committing`).
+    /// When `extra` deletes the ticket, the read model drops it and the
+    /// actor stops.
+    fn commit(&mut self, seat: Seat, changes: Changes, mut extra: Vec<Write>) -> Step<()> {
         let deleted = extra.iter().any(|w| matches!(w, Write::DeleteTicket(_)));
         let mut writes = Vec::with_capacity(changes.orders.len() + 1 + extra.len());
         if let Some(ticket) = changes.final_ticket().filter(|_| !deleted) {
@@ -116,31 +127,31 @@ impl TicketActor {
         writes.extend(changes.orders.iter().cloned().map(Write::Order));
         writes.append(&mut extra);
         if writes.is_empty() {
+            self.seat = seat;
             return Box::pin(fut::ready(Ok(())));
         }
-        let seq = match self.core.storage.apply(writes) {
-            Ok(seq) => seq,
-            Err(e) => return Box::pin(fut::ready(Err(e.into()))),
-        };
-        // Applied: this is now the state storage holds, durable or not yet.
-        self.seat = seat;
-        self.arm(ctx);
-        let storage = self.core.storage.clone();
-        Box::pin(
-            async move { storage.durable(seq).await }
-                .into_actor(self)
-                .map(move |res, act, ctx| {
-                    if deleted {
-                        act.core
-                            .read_model
-                            .remove_ticket(act.seat.ticket.id, &changes);
-                        ctx.stop();
-                    } else {
-                        act.core.read_model.put(&changes.tickets, &changes.orders);
-                    }
-                    res.map_err(CommandError::from)
-                }),
-        )
+        let durable = self.core.storage.commit(writes);
+        self.committing = true;
+        Box::pin(durable.into_actor(self).map(move |res, act, ctx| {
+            act.committing = false;
+            if let Err(e) = res {
+                // The old state stands; a deadline skipped meanwhile is
+                // armed again.
+                act.arm(ctx);
+                return Err(e.into());
+            }
+            act.seat = seat;
+            act.arm(ctx);
+            if deleted {
+                act.core
+                    .read_model
+                    .remove_ticket(act.seat.ticket.id, &changes);
+                ctx.stop();
+            } else {
+                act.core.read_model.put(&changes.tickets, &changes.orders);
+            }
+            Ok(())
+        }))
     }
 
     fn fail<T: 'static>(
@@ -178,7 +189,7 @@ pub struct Reserve {
 impl Handler<Reserve> for TicketActor {
     type Result = AtomicResponse<Self, Result<Order, CommandError>>;
 
-    fn handle(&mut self, msg: Reserve, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         let window = self.core.reservation_window;
@@ -186,7 +197,7 @@ impl Handler<Reserve> for TicketActor {
             Err(e) => Self::fail(e),
             Ok(changes) => {
                 let order = seat.order.clone();
-                let step = self.commit(seat, changes, Vec::new(), ctx);
+                let step = self.commit(seat, changes, Vec::new());
                 AtomicResponse::new(Box::pin(
                     step.map(move |res, _, _| res.and(order.ok_or(CommandError::NotFound))),
                 ))
@@ -209,12 +220,12 @@ pub struct Cancel {
 impl Handler<Cancel> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
-    fn handle(&mut self, msg: Cancel, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Cancel, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         match seat.cancel(msg.order_id, msg.by) {
             Err(e) => Self::fail(e),
-            Ok(changes) => AtomicResponse::new(self.commit(seat, changes, Vec::new(), ctx)),
+            Ok(changes) => AtomicResponse::new(self.commit(seat, changes, Vec::new())),
         }
     }
 }
@@ -236,7 +247,7 @@ pub struct Pay {
 impl Handler<Pay> for TicketActor {
     type Result = AtomicResponse<Self, Result<Payment, CommandError>>;
 
-    fn handle(&mut self, msg: Pay, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Pay, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         let (changes, payable) = seat.check_payable(msg.order_id, msg.by, Timestamp::now());
@@ -244,7 +255,7 @@ impl Handler<Pay> for TicketActor {
             Ok(price) => price,
             Err(e) => {
                 // A lapsed hold was released on the way: store that first.
-                let step = self.commit(seat, changes, Vec::new(), ctx);
+                let step = self.commit(seat, changes, Vec::new());
                 return AtomicResponse::new(Box::pin(
                     step.map(move |res, _, _| res.and(Err(e.into()))),
                 ));
@@ -253,7 +264,7 @@ impl Handler<Pay> for TicketActor {
         let order_id = msg.order_id;
         let charge = self.core.gateway.charge(&msg.token, price, order_id);
         AtomicResponse::new(Box::pin(charge.into_actor(self).then(
-            move |charged, act, ctx| -> Step<Payment> {
+            move |charged, act, _| -> Step<Payment> {
                 let charge_id = match charged {
                     Ok(id) => id,
                     Err(e) => {
@@ -273,7 +284,7 @@ impl Handler<Pay> for TicketActor {
                 };
                 let writes = vec![Write::Payment(payment.clone())];
                 Box::pin(
-                    act.commit(seat, changes, writes, ctx)
+                    act.commit(seat, changes, writes)
                         .map(move |res, _, _| res.map(|()| payment)),
                 )
             },
@@ -299,13 +310,13 @@ pub struct Edit {
 impl Handler<Edit> for TicketActor {
     type Result = AtomicResponse<Self, Result<Ticket, CommandError>>;
 
-    fn handle(&mut self, msg: Edit, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Edit, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         match seat.edit(msg.by, msg.title, msg.price, msg.date, Timestamp::now()) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
-                let step = self.commit(seat, changes, Vec::new(), ctx);
+                let step = self.commit(seat, changes, Vec::new());
                 AtomicResponse::new(Box::pin(
                     step.map(|res, act, _| res.map(|()| act.seat.ticket.clone())),
                 ))
@@ -326,13 +337,13 @@ pub struct Delete {
 impl Handler<Delete> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
-    fn handle(&mut self, msg: Delete, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Delete, _: &mut Self::Context) -> Self::Result {
         let mut seat = self.seat.clone();
         match seat.check_deletable(msg.by, Timestamp::now()) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
                 let delete = vec![Write::DeleteTicket(seat.ticket.id)];
-                AtomicResponse::new(self.commit(seat, changes, delete, ctx))
+                AtomicResponse::new(self.commit(seat, changes, delete))
             }
         }
     }

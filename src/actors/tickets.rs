@@ -15,7 +15,7 @@ use actix::prelude::*;
 
 use super::ticket::TicketActor;
 use super::{CommandError, Core};
-use crate::domain::{EventDate, Price, Seat, Ticket, TicketId, Title, UserId};
+use crate::domain::{EventDate, Price, Ticket, TicketId, Title, UserId};
 use crate::storage::Write;
 
 thread_local! {
@@ -101,16 +101,15 @@ impl TicketSupervisor {
                 return Ok(addr.clone());
             }
         }
-        let (ticket, order) = self
+        // The read model holds exactly what is durable (every change
+        // reaches it only after its commit), so it is where an actor
+        // starts from: no read of the store on the command's path.
+        let seat = self
             .core
-            .storage
-            .load_seat(id)?
+            .read_model
+            .seat(id)
             .ok_or(CommandError::NotFound)?;
-        let actor = TicketActor::new(
-            Seat { ticket, order },
-            self.core.clone(),
-            self.registry.clone(),
-        );
+        let actor = TicketActor::new(seat, self.core.clone(), self.registry.clone());
         let addr = if WORKER.with(Cell::get) {
             // Here, with the request that needs it: no thread hop per command.
             actor.start()

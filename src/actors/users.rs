@@ -2,7 +2,7 @@
 //! accounts, so two signups can never take the same email; `Sessions` keeps
 //! the revoked sessions that the auth filter checks on every request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use actix::prelude::*;
@@ -16,6 +16,9 @@ pub struct UserSupervisor {
     storage: Storage,
     ids: Arc<IdGenerator>,
     by_email: HashMap<Email, User>,
+    /// Emails of accounts being stored now: taken for other signups, not
+    /// yet visible to signin.
+    registering: HashSet<Email>,
 }
 
 impl UserSupervisor {
@@ -26,6 +29,7 @@ impl UserSupervisor {
             storage,
             ids,
             by_email,
+            registering: HashSet::new(),
         }
     }
 }
@@ -40,7 +44,7 @@ impl Actor for UserSupervisor {
 
 /// Admit a new account.
 #[derive(Message)]
-#[rtype(result = "Result<(User, u64), CommandError>")]
+#[rtype(result = "Result<User, CommandError>")]
 pub struct Register {
     /// The normalised email.
     pub email: Email,
@@ -48,15 +52,16 @@ pub struct Register {
     pub password_hash: String,
 }
 
-/// Register: refuse a taken email, else store the account. Returns the write's
-/// sequence number; the caller waits for it to be durable, so signups share
-/// flushes instead of queueing behind each other's.
+/// Register: refuse a taken email (or one being registered right now), else
+/// store the account; it joins the index, and can sign in, only once it is
+/// durable. Signups do not wait for each other: each one's write is in
+/// flight while the next message is handled, so they share flushes.
 impl Handler<Register> for UserSupervisor {
-    type Result = Result<(User, u64), CommandError>;
+    type Result = ResponseActFuture<Self, Result<User, CommandError>>;
 
     fn handle(&mut self, msg: Register, _: &mut Self::Context) -> Self::Result {
-        if self.by_email.contains_key(&msg.email) {
-            return Err(DomainError::EmailInUse.into());
+        if self.by_email.contains_key(&msg.email) || self.registering.contains(&msg.email) {
+            return Box::pin(fut::ready(Err(DomainError::EmailInUse.into())));
         }
         let user = User {
             id: UserId(self.ids.next()),
@@ -64,9 +69,14 @@ impl Handler<Register> for UserSupervisor {
             password_hash: msg.password_hash,
             created_at: Timestamp::now(),
         };
-        let seq = self.storage.apply(vec![Write::User(user.clone())])?;
-        self.by_email.insert(user.email.clone(), user.clone());
-        Ok((user, seq))
+        self.registering.insert(user.email.clone());
+        let durable = self.storage.commit(vec![Write::User(user.clone())]);
+        Box::pin(durable.into_actor(self).map(move |res, act, _| {
+            act.registering.remove(&user.email);
+            res?;
+            act.by_email.insert(user.email.clone(), user.clone());
+            Ok(user)
+        }))
     }
 }
 
@@ -109,22 +119,26 @@ impl Sessions {
             .contains_key(&sid)
     }
 
-    /// Signs `sid` out for good (durably); forgets revocations that expired.
+    /// Signs `sid` out for good; it counts as revoked once that is durable.
+    /// Revocations whose tokens have expired are forgotten on the way.
     pub async fn revoke(&self, sid: SessionId, expires: Timestamp) -> Result<(), CommandError> {
         let now = Timestamp::now();
+        let expired: Vec<SessionId> = {
+            let revoked = self.revoked.read().expect("sessions lock");
+            revoked
+                .iter()
+                .filter(|(_, exp)| **exp <= now)
+                .map(|(old, _)| *old)
+                .collect()
+        };
         let mut writes = vec![Write::RevokeSession(sid, expires)];
-        {
-            let mut revoked = self.revoked.write().expect("sessions lock");
-            revoked.retain(|old, exp| {
-                let keep = *exp > now;
-                if !keep {
-                    writes.push(Write::ForgetSession(*old));
-                }
-                keep
-            });
-            revoked.insert(sid, expires);
-        }
+        writes.extend(expired.iter().copied().map(Write::ForgetSession));
         self.storage.commit(writes).await?;
+        let mut revoked = self.revoked.write().expect("sessions lock");
+        for old in &expired {
+            revoked.remove(old);
+        }
+        revoked.insert(sid, expires);
         Ok(())
     }
 }

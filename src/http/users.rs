@@ -60,7 +60,7 @@ pub async fn signup(state: &State, req: ApiRequest) -> Reply {
         return Err(crate::domain::DomainError::EmailInUse.into());
     }
     let password_hash = state.passwords.hash(password).await?;
-    let (user, seq) = state
+    let user = state
         .users
         .send(Register {
             email,
@@ -68,7 +68,6 @@ pub async fn signup(state: &State, req: ApiRequest) -> Reply {
         })
         .await
         .map_err(mailbox)??;
-    state.core.storage.durable(seq).await?;
     signed_in(state, &user, StatusCode::CREATED)
 }
 

@@ -20,7 +20,7 @@ use crate::domain::{
     Email, EventDate, IdGenerator, Price, Ticket, TicketId, Timestamp, Title, User, UserId,
 };
 use crate::http::auth::Tokens;
-use crate::storage::{Storage, Write};
+use crate::storage::{SledStore, Storage, Write};
 
 /// The password of every seeded user (for signin tests by hand).
 pub const SEED_PASSWORD: &str = "load-test-password";
@@ -68,13 +68,7 @@ pub async fn seed_dir(
     let storage = tokio::task::spawn_blocking(move || open(&path))
         .await
         .map_err(|e| e.to_string())??;
-    let snapshot = {
-        let storage = storage.clone();
-        tokio::task::spawn_blocking(move || storage.load())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?
-    };
+    let snapshot = storage.load().await.map_err(|e| e.to_string())?;
     let ids = Arc::new(IdGenerator::starting_after(snapshot.max_id));
     let secret = match settings.auth.jwt_secret.as_str() {
         "" => storage.jwt_secret().await.map_err(|e| e.to_string())?,
@@ -149,12 +143,13 @@ pub async fn seed_dir(
 
 fn open(path: &Path) -> Result<Storage, String> {
     std::fs::create_dir_all(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    Storage::open(path).map_err(|e| {
+    let store = SledStore::open(path).map_err(|e| {
         format!(
             "{e} (is a server running on {}? stop it while seeding)",
             path.display()
         )
-    })
+    })?;
+    Ok(Arc::new(store))
 }
 
 async fn commit(storage: &Storage, batch: &mut Vec<Write>) -> Result<(), String> {

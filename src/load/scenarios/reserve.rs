@@ -25,7 +25,7 @@ pub async fn reserve(args: &LoadArgs, target: &Target) -> Result<Report, String>
     let before_stats = target
         .app
         .as_ref()
-        .map(|a| a.state().core.storage.flush_stats());
+        .map(|a| a.state().core.storage.stats());
     let budget = Budget::new(duration(args), args.requests);
     let pb = progress(args.requests.unwrap_or(0), "requests");
     let start = Instant::now();
@@ -62,8 +62,8 @@ pub async fn reserve(args: &LoadArgs, target: &Target) -> Result<Report, String>
     pb.finish_and_clear();
     let mut extra = Map::new();
     if let (Some(app), Some(b)) = (target.app.as_ref(), before_stats) {
-        let a = app.state().core.storage.flush_stats();
-        let flushes = a.flushes.saturating_sub(b.flushes);
+        let a = app.state().core.storage.stats();
+        let flushes = a.groups.saturating_sub(b.groups);
         let batches = a.batches.saturating_sub(b.batches);
         extra.insert("flushes".into(), json!(flushes));
         extra.insert("write_batches".into(), json!(batches));

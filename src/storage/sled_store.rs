@@ -1,0 +1,218 @@
+//! [`SledStore`]: the embedded store of record. Batches go through the
+//! write-ahead log (`wal.rs`) into sled; the flusher thread (`flusher.rs`)
+//! makes concurrent batches durable with one `fdatasync` (group commit);
+//! the free-space guard (`space.rs`) refuses writes before the disk fills.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::flusher::Flusher;
+use super::records::{self, decode, encode, key, Prefix};
+use super::sled_backend::SledBackend;
+use super::space::SpaceGuard;
+use super::wal::WalBackend;
+use super::{
+    Answer, Backend, CommitStats, Committing, Snapshot, StorageError, Store, Write, SCHEMA_VERSION,
+};
+use crate::domain::SessionId;
+
+/// The embedded store: sled behind a write-ahead log, with group commit.
+/// Cheap to clone (every part is shared).
+#[derive(Clone)]
+pub struct SledStore {
+    backend: Arc<dyn Backend>,
+    flusher: Arc<Flusher>,
+    space: Arc<SpaceGuard>,
+}
+
+const META_FORMAT: &[u8] = b"meta/format";
+/// How big the write-ahead log grows before it is folded into sled.
+pub const DEFAULT_CHECKPOINT_BYTES: u64 = 1024 * 1024;
+const META_JWT_SECRET: &[u8] = b"meta/jwt_secret";
+
+impl SledStore {
+    /// Opens (creating if needed) the data directory at `path`, refusing one
+    /// written by another program or by a newer schema.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        Self::open_with_checkpoint(path, DEFAULT_CHECKPOINT_BYTES)
+    }
+
+    /// Like [`SledStore::open`], folding the write-ahead log into sled each
+    /// time it passes `checkpoint_bytes`.
+    pub fn open_with_checkpoint(path: &Path, checkpoint_bytes: u64) -> Result<Self, StorageError> {
+        let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(path)?);
+        // Refuse a foreign or newer directory before writing anything to it.
+        Self::check_format(&*sled)?;
+        let backend: Arc<dyn Backend> = Arc::new(WalBackend::open(sled, path, checkpoint_bytes)?);
+        Self::check_format(&*backend)?;
+        let flusher = Flusher::start(backend.clone());
+        Ok(SledStore {
+            backend,
+            flusher,
+            space: Arc::new(SpaceGuard::new(Path::new("/"), 0)),
+        })
+    }
+
+    /// Accepts a directory this build wrote (or an empty one, marking it as
+    /// ours); refuses another program's or a newer schema's.
+    fn check_format(backend: &dyn Backend) -> Result<(), StorageError> {
+        let expected = records::format_marker();
+        match backend.get(META_FORMAT)? {
+            Some(found) if found == expected => {}
+            Some(found) => {
+                let found = String::from_utf8_lossy(&found).into_owned();
+                let reason = match found.strip_prefix("ticketing/") {
+                    Some(v) => format!(
+                        "written by schema version {v}; this build reads version {SCHEMA_VERSION}"
+                    ),
+                    None => format!("unknown format marker {found:?}"),
+                };
+                return Err(StorageError::Incompatible(reason));
+            }
+            None if backend.is_empty()? => {
+                backend.apply(vec![(META_FORMAT.to_vec(), Some(expected))])?;
+                backend.flush()?;
+            }
+            None => {
+                return Err(StorageError::Incompatible(
+                    "the directory holds data that is not a ticketing database".into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses writes while the file system under `path` has less than
+    /// `min_free` bytes free or is read-only, so they resume by themselves
+    /// once space comes back (see `space.rs`).
+    pub fn with_free_space_reserve(mut self, path: &Path, min_free: u64) -> Self {
+        self.space = Arc::new(SpaceGuard::new(path, min_free));
+        self
+    }
+
+    /// Reads every record, checking each decodes (blocking: at start-up,
+    /// and by the offline export and check).
+    pub fn load_blocking(&self) -> Result<Snapshot, StorageError> {
+        let mut max_id = 0u64;
+        let mut snap = Snapshot {
+            users: self.decode_all(Prefix::User, &mut max_id)?,
+            tickets: self.decode_all(Prefix::Ticket, &mut max_id)?,
+            orders: self.decode_all(Prefix::Order, &mut max_id)?,
+            payments: self.decode_all(Prefix::Payment, &mut max_id)?,
+            ..Snapshot::default()
+        };
+        for (k, v) in self.backend.scan(Prefix::Session.bytes())? {
+            let id = records::id_of(&k).unwrap_or_default();
+            max_id = max_id.max(id);
+            snap.revoked.push((SessionId(id), decode(&k, &v)?));
+        }
+        snap.max_id = max_id;
+        Ok(snap)
+    }
+
+    /// Every record under `prefix`, decoded, raising `max_id` to the
+    /// largest id seen.
+    fn decode_all<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: Prefix,
+        max_id: &mut u64,
+    ) -> Result<Vec<T>, StorageError> {
+        self.backend
+            .scan(prefix.bytes())?
+            .into_iter()
+            .map(|(k, v)| {
+                *max_id = (*max_id).max(records::id_of(&k).unwrap_or_default());
+                decode(&k, &v)
+            })
+            .collect()
+    }
+
+    /// Puts `writes` into the store without waiting for them to be durable
+    /// (the offline import: [`Store::close`] makes everything durable).
+    pub fn import(&self, writes: &[Write]) -> Result<(), StorageError> {
+        self.enqueue(writes.iter().map(encode_write).collect())
+            .map(drop)
+    }
+
+    /// Queues an encoded batch for the next group commit: its place in the
+    /// log's order is taken here. Returns the number the flusher reports
+    /// back on.
+    fn enqueue(&self, batch: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<u64, StorageError> {
+        self.space.check()?;
+        if let Err(e) = self.backend.apply(batch) {
+            self.flusher.mark_failed(&e);
+            return Err(e);
+        }
+        Ok(self.flusher.applied())
+    }
+
+    fn commit_encoded(&self, batch: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Committing {
+        match self.enqueue(batch) {
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+            Ok(seq) => {
+                let flusher = self.flusher.clone();
+                Box::pin(async move { flusher.wait(seq).await })
+            }
+        }
+    }
+}
+
+impl Store for SledStore {
+    fn commit(&self, writes: Vec<Write>) -> Committing {
+        self.commit_encoded(writes.iter().map(encode_write).collect())
+    }
+
+    fn load(&self) -> Answer<Snapshot> {
+        let store = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || store.load_blocking())
+                .await
+                .map_err(|e| StorageError::Unavailable(format!("loading was cancelled: {e}")))?
+        })
+    }
+
+    fn jwt_secret(&self) -> Answer<Vec<u8>> {
+        let store = self.clone();
+        Box::pin(async move {
+            if let Some(secret) = store.backend.get(META_JWT_SECRET)? {
+                return Ok(secret);
+            }
+            let mut secret = vec![0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|e| StorageError::Unavailable(format!("no randomness: {e}")))?;
+            store
+                .commit_encoded(vec![(META_JWT_SECRET.to_vec(), Some(secret.clone()))])
+                .await?;
+            Ok(secret)
+        })
+    }
+
+    fn is_writable(&self) -> bool {
+        self.flusher.is_healthy() && self.space.check().is_ok()
+    }
+
+    fn stats(&self) -> CommitStats {
+        let flushes = self.flusher.stats();
+        CommitStats {
+            batches: flushes.batches,
+            groups: flushes.flushes,
+        }
+    }
+
+    fn close(&self) -> Result<(), StorageError> {
+        self.flusher.stop();
+        self.backend.checkpoint()
+    }
+}
+
+fn encode_write(w: &Write) -> (Vec<u8>, Option<Vec<u8>>) {
+    match w {
+        Write::Ticket(t) => (key(Prefix::Ticket, t.id.0), Some(encode(t))),
+        Write::DeleteTicket(id) => (key(Prefix::Ticket, id.0), None),
+        Write::Order(o) => (key(Prefix::Order, o.id.0), Some(encode(o))),
+        Write::Payment(p) => (key(Prefix::Payment, p.id.0), Some(encode(p))),
+        Write::User(u) => (key(Prefix::User, u.id.0), Some(encode(u))),
+        Write::RevokeSession(sid, exp) => (key(Prefix::Session, sid.0), Some(encode(exp))),
+        Write::ForgetSession(sid) => (key(Prefix::Session, sid.0), None),
+    }
+}
