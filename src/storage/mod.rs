@@ -26,7 +26,7 @@ pub use records::SCHEMA_VERSION;
 pub use sled_store::SledStore;
 
 /// Why storage refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {
     /// Writes cannot be taken now (disk full, read-only, I/O error), and
     /// nothing of the refused batch was written; reads go on.
@@ -149,7 +149,9 @@ pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 /// A raw key-value store that can apply atomic batches and flush them to
 /// disk. The seam where another database could replace sled.
 pub(crate) trait Backend: Send + Sync + 'static {
-    /// Applies all puts (`Some`) and removes (`None`) atomically, in memory.
+    /// Applies all puts (`Some`) and removes (`None`) atomically: at once
+    /// in sled (in memory until flushed); the write-ahead log queues them
+    /// and shows them only once a flush made them durable.
     fn apply(&self, batch: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StorageError>;
     /// Makes everything applied so far durable.
     fn flush(&self) -> Result<(), StorageError>;

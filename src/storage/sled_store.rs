@@ -20,7 +20,7 @@ use crate::domain::SessionId;
 /// Cheap to clone (every part is shared).
 #[derive(Clone)]
 pub struct SledStore {
-    backend: Arc<dyn Backend>,
+    wal: Arc<WalBackend>,
     flusher: Arc<Flusher>,
     space: Arc<SpaceGuard>,
 }
@@ -43,11 +43,11 @@ impl SledStore {
         let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(path)?);
         // Refuse a foreign or newer directory before writing anything to it.
         Self::check_format(&*sled)?;
-        let backend: Arc<dyn Backend> = Arc::new(WalBackend::open(sled, path, checkpoint_bytes)?);
-        Self::check_format(&*backend)?;
-        let flusher = Flusher::start(backend.clone());
+        let wal = Arc::new(WalBackend::open(sled, path, checkpoint_bytes)?);
+        Self::check_format(&*wal)?;
+        let flusher = Flusher::start(wal.clone());
         Ok(SledStore {
-            backend,
+            wal,
             flusher,
             space: Arc::new(SpaceGuard::new(Path::new("/"), 0)),
         })
@@ -101,7 +101,7 @@ impl SledStore {
             payments: self.decode_all(Prefix::Payment, &mut max_id)?,
             ..Snapshot::default()
         };
-        for (k, v) in self.backend.scan(Prefix::Session.bytes())? {
+        for (k, v) in self.wal.scan(Prefix::Session.bytes())? {
             let id = records::id_of(&k).unwrap_or_default();
             max_id = max_id.max(id);
             snap.revoked.push((SessionId(id), decode(&k, &v)?));
@@ -117,7 +117,7 @@ impl SledStore {
         prefix: Prefix,
         max_id: &mut u64,
     ) -> Result<Vec<T>, StorageError> {
-        self.backend
+        self.wal
             .scan(prefix.bytes())?
             .into_iter()
             .map(|(k, v)| {
@@ -130,30 +130,23 @@ impl SledStore {
     /// Puts `writes` into the store without waiting for them to be durable
     /// (the offline import: [`Store::close`] makes everything durable).
     pub fn import(&self, writes: &[Write]) -> Result<(), StorageError> {
-        self.enqueue(writes.iter().map(encode_write).collect())
-            .map(drop)
-    }
-
-    /// Queues an encoded batch for the next group commit: its place in the
-    /// log's order is taken here. Returns the number the flusher reports
-    /// back on.
-    fn enqueue(&self, batch: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<u64, StorageError> {
         self.space.check()?;
-        if let Err(e) = self.backend.apply(batch) {
-            self.flusher.mark_failed(&e);
-            return Err(e);
-        }
-        Ok(self.flusher.applied())
+        self.wal.apply(writes.iter().map(encode_write).collect())
     }
 
+    /// Queues an encoded batch for the next group commit (its place in the
+    /// log's order is taken here) and waits for that flush's outcome.
     fn commit_encoded(&self, batch: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Committing {
-        match self.enqueue(batch) {
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-            Ok(seq) => {
-                let flusher = self.flusher.clone();
-                Box::pin(async move { flusher.wait(seq).await })
-            }
+        if let Err(e) = self.space.check() {
+            return Box::pin(std::future::ready(Err(e)));
         }
+        let outcome = self.wal.enqueue(batch);
+        self.flusher.queued();
+        Box::pin(async move {
+            outcome
+                .await
+                .unwrap_or_else(|_| Err(StorageError::Unavailable("storage is closed".into())))
+        })
     }
 }
 
@@ -174,7 +167,7 @@ impl Store for SledStore {
     fn jwt_secret(&self) -> Answer<Vec<u8>> {
         let store = self.clone();
         Box::pin(async move {
-            if let Some(secret) = store.backend.get(META_JWT_SECRET)? {
+            if let Some(secret) = store.wal.get(META_JWT_SECRET)? {
                 return Ok(secret);
             }
             let mut secret = vec![0u8; 32];
@@ -192,16 +185,12 @@ impl Store for SledStore {
     }
 
     fn stats(&self) -> CommitStats {
-        let flushes = self.flusher.stats();
-        CommitStats {
-            batches: flushes.batches,
-            groups: flushes.flushes,
-        }
+        self.flusher.stats()
     }
 
     fn close(&self) -> Result<(), StorageError> {
         self.flusher.stop();
-        self.backend.checkpoint()
+        self.wal.checkpoint()
     }
 }
 

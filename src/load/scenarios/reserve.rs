@@ -22,10 +22,7 @@ pub async fn reserve(args: &LoadArgs, target: &Target) -> Result<Report, String>
     let tickets = Arc::new(create_tickets(target, &seller, w, w).await?);
     let buyers: Arc<Vec<String>> =
         Arc::new(target.users[1..].iter().map(|u| u.token.clone()).collect());
-    let before_stats = target
-        .app
-        .as_ref()
-        .map(|a| a.state().core.storage.stats());
+    let before_stats = target.app.as_ref().map(|a| a.state().core.storage.stats());
     let budget = Budget::new(duration(args), args.requests);
     let pb = progress(args.requests.unwrap_or(0), "requests");
     let start = Instant::now();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::frame::Batch;
 use super::segment::{capacity, remove_durably, Segment};
-use super::{write_pending_locked, Log, Overlay, WalBackend};
+use super::{write_taken, Log, Overlay, WalBackend};
 use crate::storage::StorageError;
 
 /// How long a failed fold waits before it is tried again.
@@ -84,12 +84,16 @@ impl WalBackend {
                 return self.flush_pending(log);
             }
         };
+        // Only this thread (holding the log) publishes to the overlay, so
+        // once these frames are published the overlay is exactly the old
+        // segment's content; frames queued meanwhile go to the new one.
+        let taken = self.state.lock().expect("wal lock").take();
+        if let Err(e) = write_taken(&mut log.active, &self.state, taken) {
+            log.spare = Some(next);
+            return Err(e);
+        }
         let frozen = {
             let mut state = self.state.lock().expect("wal lock");
-            if let Err(e) = write_pending_locked(&mut log.active, &mut state) {
-                log.spare = Some(next);
-                return Err(e);
-            }
             let frozen = Arc::new(std::mem::take(&mut state.overlay));
             state.frozen = Some(frozen.clone());
             frozen

@@ -4,13 +4,19 @@
 //! the writing to its thread pool: measured, those hand-offs between a dozen
 //! threads on two cores were the cost of every durable write).
 //!
-//! - `apply` puts the batch in an in-memory overlay and its frame in the
-//!   pending log, under one lock, so the log's order is the apply order.
-//!   The backend is *not* written then.
+//! - `enqueue` puts the batch's frame in the pending log, under one lock,
+//!   so the log's order is the enqueue order. Nothing is visible yet and
+//!   the backend is *not* written.
 //! - `flush` writes the pending frames to the active *segment* and
-//!   `fdatasync`s it. Segments are zero-filled when created, so a flush
-//!   overwrites blocks the file already has and `fdatasync` need not write
-//!   the inode too (one device write per flush instead of two).
+//!   `fdatasync`s it; only then are their batches put in the in-memory
+//!   overlay that reads see, and their committers told. A flush that fails
+//!   drops its batches: the segment goes back to the end of the last good
+//!   frame and the failed bytes are overwritten with zeros, so neither a
+//!   reader now nor a replay later sees them (when even that fails, the
+//!   committers hear that the write is uncertain). Segments are
+//!   zero-filled when created, so a flush overwrites blocks the file
+//!   already has and `fdatasync` need not write the inode too (one device
+//!   write per flush instead of two).
 //! - Once the active segment passes the checkpoint size, the next flush
 //!   *rotates*: it starts a new segment, freezes the overlay, and a
 //!   checkpoint thread folds the frozen overlay into the backend as one
@@ -42,6 +48,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use tokio::sync::oneshot;
+
 use super::{Backend, Pairs, StorageError};
 use frame::{frame, frames, Batch};
 use segment::{capacity, log_files, remove_durably, Segment};
@@ -69,6 +77,45 @@ struct Applied {
     frozen: Option<Arc<Overlay>>,
     /// Frames not yet written to the log.
     pending: Vec<u8>,
+    /// The batches of those frames, in order, with whoever waits for each.
+    queued: Vec<Queued>,
+}
+
+/// A batch waiting for the flush that makes it durable and visible.
+struct Queued {
+    batch: Batch,
+    done: Option<oneshot::Sender<Result<(), StorageError>>>,
+}
+
+/// The frames and batches one flush takes from the queue.
+struct Taken {
+    bytes: Vec<u8>,
+    queued: Vec<Queued>,
+}
+
+impl Applied {
+    fn take(&mut self) -> Taken {
+        Taken {
+            bytes: std::mem::take(&mut self.pending),
+            queued: std::mem::take(&mut self.queued),
+        }
+    }
+
+    /// Makes durable batches visible to reads, in log order.
+    fn publish(&mut self, queued: &mut [Queued]) {
+        for q in queued.iter_mut() {
+            self.overlay.extend(std::mem::take(&mut q.batch));
+        }
+    }
+}
+
+/// Tells each committer of `queued` how its flush went.
+fn answer(queued: Vec<Queued>, outcome: &Result<(), StorageError>) {
+    for q in queued {
+        if let Some(done) = q.done {
+            let _ = done.send(outcome.clone());
+        }
+    }
 }
 
 /// The segment files and the fold of the previous one.
@@ -89,20 +136,20 @@ fn io(what: &str, e: std::io::Error) -> StorageError {
     StorageError::Unavailable(format!("write-ahead log: {what}: {e}"))
 }
 
-/// Puts frames that failed to reach the log back in front of newer ones.
-fn restore_pending(state: &mut Applied, bytes: Vec<u8>) {
-    let newer = std::mem::replace(&mut state.pending, bytes);
-    state.pending.extend_from_slice(&newer);
-}
-
-/// Writes the pending frames to `segment` while the caller holds the state
-/// lock (so no frame can be applied in between); on failure they stay
-/// pending.
-fn write_pending_locked(segment: &mut Segment, state: &mut Applied) -> Result<(), StorageError> {
-    let bytes = std::mem::take(&mut state.pending);
-    segment
-        .append(&bytes)
-        .inspect_err(|_| restore_pending(state, bytes))
+/// Writes what a flush took to `segment`; once durable, its batches are
+/// published to the overlay (under the state lock) before the committers
+/// are told. On failure they are dropped and their committers told why.
+fn write_taken(
+    segment: &mut Segment,
+    state: &Mutex<Applied>,
+    mut taken: Taken,
+) -> Result<(), StorageError> {
+    let outcome = segment.append(&taken.bytes);
+    if outcome.is_ok() {
+        state.lock().expect("wal lock").publish(&mut taken.queued);
+    }
+    answer(taken.queued, &outcome);
+    outcome
 }
 
 impl WalBackend {
@@ -156,21 +203,31 @@ impl WalBackend {
     /// Writes the pending frames to the active segment and syncs it, without
     /// holding the state lock during the I/O.
     fn flush_pending(&self, log: &mut Log) -> Result<(), StorageError> {
-        let bytes = std::mem::take(&mut self.state.lock().expect("wal lock").pending);
-        if let Err(e) = log.active.append(&bytes) {
-            restore_pending(&mut self.state.lock().expect("wal lock"), bytes);
-            return Err(e);
-        }
-        Ok(())
+        let taken = self.state.lock().expect("wal lock").take();
+        write_taken(&mut log.active, &self.state, taken)
+    }
+
+    /// Queues `batch` for the next flush, which makes it durable and then
+    /// visible; the receiver hears how that went.
+    pub fn enqueue(&self, batch: Batch) -> oneshot::Receiver<Result<(), StorageError>> {
+        let (done, outcome) = oneshot::channel();
+        self.push(batch, Some(done));
+        outcome
+    }
+
+    fn push(&self, batch: Batch, done: Option<oneshot::Sender<Result<(), StorageError>>>) {
+        let record = frame(&batch);
+        let mut state = self.state.lock().expect("wal lock");
+        state.pending.extend_from_slice(&record);
+        state.queued.push(Queued { batch, done });
     }
 }
 
 impl Backend for WalBackend {
+    /// Queues `batch` with nobody waiting for it: it becomes visible with
+    /// the next successful flush (or is dropped by a failed one).
     fn apply(&self, batch: Batch) -> Result<(), StorageError> {
-        let record = frame(&batch);
-        let mut state = self.state.lock().expect("wal lock");
-        state.pending.extend_from_slice(&record);
-        state.overlay.extend(batch);
+        self.push(batch, None);
         Ok(())
     }
 
@@ -200,9 +257,10 @@ impl Backend for WalBackend {
     fn checkpoint(&self) -> Result<(), StorageError> {
         let mut log = self.log.lock().expect("wal lock");
         self.reap_fold(&mut log, true);
+        let taken = self.state.lock().expect("wal lock").take();
+        write_taken(&mut log.active, &self.state, taken)?;
         {
             let mut state = self.state.lock().expect("wal lock");
-            write_pending_locked(&mut log.active, &mut state)?;
             // An unfolded frozen overlay (its fold failed) first, newer last.
             let mut all = state.frozen.as_deref().cloned().unwrap_or_default();
             all.extend(state.overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -298,13 +356,16 @@ mod tests {
     }
 
     #[test]
-    fn a_flushed_log_is_replayed_after_a_crash_and_reads_see_the_overlay() {
+    fn a_flushed_log_is_replayed_after_a_crash_and_reads_see_only_what_is_durable() {
         let dir = tempfile::tempdir().unwrap();
         {
             let wal = open(dir.path(), 1 << 20);
             wal.apply(vec![put("t/a", "1")]).unwrap();
             wal.apply(vec![put("t/a", "2"), put("t/b", "x")]).unwrap();
             wal.apply(vec![(b"t/b".to_vec(), None)]).unwrap();
+            // Nothing is visible before it is durable.
+            assert_eq!(value(&wal, "t/a"), None);
+            wal.flush().unwrap();
             // Reads see the overlay before any checkpoint.
             assert_eq!(value(&wal, "t/a").as_deref(), Some("2"));
             assert_eq!(value(&wal, "t/b"), None);
@@ -328,6 +389,39 @@ mod tests {
             fresh.len() as u64 >= 1 << 20 && fresh.iter().all(|b| *b == 0),
             "the new segment is zero-filled ahead of use"
         );
+    }
+
+    #[test]
+    fn a_failed_flush_leaves_no_trace_now_or_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let wal = open(dir.path(), 1 << 20);
+            let kept = wal.enqueue(vec![put("t/kept", "1")]);
+            wal.flush().unwrap();
+            assert!(kept.blocking_recv().unwrap().is_ok());
+            // Queued, not yet durable: not visible either.
+            let refused = wal.enqueue(vec![put("t/refused", "x"), put("t/kept", "2")]);
+            assert_eq!(value(&wal, "t/refused"), None);
+            super::segment::fault::fail_next(1);
+            assert!(wal.flush().is_err());
+            assert!(matches!(
+                refused.blocking_recv().unwrap(),
+                Err(StorageError::Unavailable(_))
+            ));
+            assert_eq!(value(&wal, "t/refused"), None, "dropped, not retried");
+            assert_eq!(value(&wal, "t/kept").as_deref(), Some("1"));
+            wal.flush().unwrap();
+            assert_eq!(value(&wal, "t/refused"), None);
+            let later = wal.enqueue(vec![put("t/later", "y")]);
+            wal.flush().unwrap();
+            assert!(later.blocking_recv().unwrap().is_ok());
+            assert_eq!(value(&wal, "t/later").as_deref(), Some("y"));
+            // Dropped without a checkpoint: a crash, as far as sled knows.
+        }
+        let wal = open(dir.path(), 1 << 20);
+        assert_eq!(value(&wal, "t/kept").as_deref(), Some("1"));
+        assert_eq!(value(&wal, "t/refused"), None);
+        assert_eq!(value(&wal, "t/later").as_deref(), Some("y"));
     }
 
     #[test]

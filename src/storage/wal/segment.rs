@@ -106,11 +106,17 @@ impl Segment {
         }
     }
 
-    /// Appends `bytes` and syncs; on failure, goes back to the end of the
-    /// last whole frame so a retry overwrites what was half-written.
+    /// Appends `bytes` and syncs. On failure, goes back to the end of the
+    /// last whole frame and overwrites what may have been written with
+    /// zeros (synced), so no replay finds the failed frames: then the error
+    /// is `Unavailable` (nothing written); if even that fails, `Uncertain`.
     pub(super) fn append(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
         if bytes.is_empty() {
             return Ok(());
+        }
+        #[cfg(test)]
+        if let Some(e) = fault::take() {
+            return self.undo(bytes.len(), io("append (injected)", e));
         }
         let result = self
             .file
@@ -121,10 +127,23 @@ impl Segment {
                 self.len += bytes.len() as u64;
                 Ok(())
             }
-            Err(e) => {
-                let _ = self.file.seek(SeekFrom::Start(self.len));
-                Err(io("append", e))
-            }
+            Err(e) => self.undo(bytes.len(), io("append", e)),
+        }
+    }
+
+    /// Clears `n` bytes after the last whole frame (see [`Segment::append`]).
+    fn undo(&mut self, n: usize, failed: StorageError) -> Result<(), StorageError> {
+        let cleared = self
+            .file
+            .seek(SeekFrom::Start(self.len))
+            .and_then(|_| self.file.write_all(&vec![0u8; n]))
+            .and_then(|()| self.file.sync_data())
+            .and_then(|()| self.file.seek(SeekFrom::Start(self.len)));
+        match cleared {
+            Ok(_) => Err(failed),
+            Err(e) => Err(StorageError::Uncertain(format!(
+                "{failed}; and the failed frames could not be cleared: {e}"
+            ))),
         }
     }
 }
@@ -133,4 +152,32 @@ impl Segment {
 /// for the flushes that come before the rotation.
 pub(super) fn capacity(checkpoint_bytes: u64) -> u64 {
     (checkpoint_bytes + 64 * 1024).next_multiple_of(4096)
+}
+
+/// Injected append failures, for tests of what a failed flush leaves.
+#[cfg(test)]
+pub(super) mod fault {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Appends on this thread still to fail (per thread, so tests
+        /// running side by side do not fail each other's).
+        static FAIL_NEXT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Makes the next `n` appends made on this thread fail.
+    pub fn fail_next(n: usize) {
+        FAIL_NEXT.with(|c| c.set(n));
+    }
+
+    /// An error if an append should fail now.
+    pub(super) fn take() -> Option<std::io::Error> {
+        FAIL_NEXT.with(|c| {
+            let n = c.get();
+            (n > 0).then(|| {
+                c.set(n - 1);
+                std::io::Error::other("injected fault")
+            })
+        })
+    }
 }
