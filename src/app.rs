@@ -10,6 +10,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
 use crate::actors::{Core, OrderSupervisor, ReadModel, Sessions, TicketSupervisor, UserSupervisor};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::IdGenerator;
 use crate::http::auth::Tokens;
@@ -60,8 +61,18 @@ const LISTEN_BACKLOG: u32 = 4096;
 
 impl App {
     /// Opens storage, restores every ticket and hold, starts the actors and
-    /// the HTTP server, and returns once the listener is bound.
+    /// the HTTP server, and returns once the listener is bound. Runs on the
+    /// system clock.
     pub async fn start(settings: Settings) -> Result<RunningApp, StartError> {
+        Self::start_with_clock(settings, Clock::system()).await
+    }
+
+    /// [`App::start`] on `clock`: every hold, expiry, timestamp and session
+    /// lifetime goes by it (tests pass a [`crate::clock::ManualClock`]'s).
+    pub async fn start_with_clock(
+        settings: Settings,
+        clock: Clock,
+    ) -> Result<RunningApp, StartError> {
         settings
             .validate()
             .map_err(|e| StartError::Other(e.to_string()))?;
@@ -93,6 +104,7 @@ impl App {
             ids: ids.clone(),
             gateway: Box::new(TestGateway),
             reservation_window: settings.reservation_window(),
+            clock: clock.clone(),
         });
 
         // actix runs on its own thread with one arbiter per core; connections
@@ -102,6 +114,7 @@ impl App {
         let user_storage = storage.clone();
         let users = snapshot.users;
         let user_ids = ids.clone();
+        let user_clock = clock.clone();
         let system_thread = std::thread::Builder::new()
             .name("actors".into())
             .spawn(move || {
@@ -109,8 +122,12 @@ impl App {
                 let arbiters: Vec<actix::Arbiter> = system.block_on(async move {
                     let arbiters: Vec<actix::Arbiter> =
                         (0..cores).map(|_| actix::Arbiter::new()).collect();
-                    let users_addr =
-                        actix::Actor::start(UserSupervisor::new(user_storage, user_ids, users));
+                    let users_addr = actix::Actor::start(UserSupervisor::new(
+                        user_storage,
+                        user_ids,
+                        user_clock,
+                        users,
+                    ));
                     for arbiter in &arbiters {
                         arbiter.spawn_fn(crate::actors::mark_worker_thread);
                     }
@@ -135,7 +152,11 @@ impl App {
         let restored = tickets
             .restore_holds()
             .map_err(|e| StartError::Other(format!("restoring holds: {e}")))?;
-        let sessions = Arc::new(Sessions::new(storage.clone(), snapshot.revoked));
+        let sessions = Arc::new(Sessions::new(
+            storage.clone(),
+            clock.clone(),
+            snapshot.revoked,
+        ));
         let passwords = {
             let cost = settings.auth.bcrypt_cost;
             tokio::task::spawn_blocking(move || Passwords::new(cost))
@@ -151,6 +172,7 @@ impl App {
                 settings.server.secure_cookies,
                 sessions.clone(),
                 ids,
+                clock,
             ),
             core,
             tickets,

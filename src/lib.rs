@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod actors;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -20,6 +20,7 @@ pub mod users;
 
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::domain::{DomainError, IdGenerator};
 use crate::payments::{PaymentError, PaymentGateway};
 use crate::storage::{Storage, StorageError};
@@ -30,7 +31,8 @@ pub use read_model::{ReadModel, TicketFilter};
 pub use tickets::{mark_worker_thread, TicketSupervisor};
 pub use users::{Sessions, UserSupervisor};
 
-/// What every actor shares: storage, the read side, ids, the gateway.
+/// What every actor shares: storage, the read side, ids, the gateway, the
+/// clock.
 pub struct Core {
     /// Durable state.
     pub storage: Storage,
@@ -42,6 +44,8 @@ pub struct Core {
     pub gateway: Box<dyn PaymentGateway>,
     /// How long a reservation holds its ticket.
     pub reservation_window: Duration,
+    /// The time every hold, expiry and timestamp is decided by.
+    pub clock: Clock,
 }
 
 /// Why a command to the core failed: the actors layer's one error enum.

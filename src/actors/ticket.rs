@@ -11,8 +11,7 @@ use actix::prelude::*;
 use super::tickets::Registry;
 use super::{CommandError, Core};
 use crate::domain::{
-    Changes, EventDate, Order, OrderId, Payment, PaymentId, Price, Seat, Ticket, Timestamp, Title,
-    UserId,
+    Changes, EventDate, Order, OrderId, Payment, PaymentId, Price, Seat, Ticket, Title, UserId,
 };
 use crate::storage::Write;
 
@@ -34,7 +33,8 @@ pub struct TicketActor {
     /// but a timer that was already due may still run once before actix
     /// notices the wait: it must not act on the state being replaced.
     committing: bool,
-    /// When the last command arrived (for the idle stop).
+    /// When the last command arrived (for the idle stop: not domain time,
+    /// so a monotonic `Instant`, not the core's clock).
     last_active: Instant,
 }
 
@@ -65,19 +65,18 @@ impl TicketActor {
         });
     }
 
-    /// (Re)arms the hold's timer for the current seat.
+    /// (Re)arms the hold's timer for the current seat: a wait on the core's
+    /// clock until the deadline, kept so the next change can cancel it.
     fn arm(&mut self, ctx: &mut Context<Self>) {
         if let Some(handle) = self.timer.take() {
             ctx.cancel_future(handle);
         }
         if let Some((order_id, deadline)) = self.seat.hold_deadline() {
-            // One extra millisecond: the timer must not fire before the
-            // deadline it was armed for.
-            let delay = Timestamp::now().until(deadline) + Duration::from_millis(1);
-            self.timer = Some(ctx.run_later(delay, move |act, ctx| {
+            let due = self.core.clock.sleep_until(deadline);
+            self.timer = Some(ctx.spawn(due.into_actor(self).map(move |(), act, ctx| {
                 act.timer = None;
                 act.on_deadline(order_id, ctx);
-            }));
+            })));
         }
     }
 
@@ -87,9 +86,10 @@ impl TicketActor {
             // The commit in flight re-arms the timer once it is decided.
             return;
         }
+        let now = self.core.clock.now();
         match self.seat.hold_deadline() {
             Some((id, deadline)) if id == order_id => {
-                if Timestamp::now() < deadline {
+                if now < deadline {
                     self.arm(ctx);
                     return;
                 }
@@ -98,12 +98,13 @@ impl TicketActor {
         }
         let mut seat = self.seat.clone();
         let mut changes = Changes::default();
-        seat.expire_if_due(Timestamp::now(), &mut changes);
+        seat.expire_if_due(now, &mut changes);
         let step = self.commit(seat, changes, Vec::new());
         ctx.wait(step.map(move |res, act, ctx| match res {
             Ok(()) => metrics::counter!("holds_expired_total").increment(1),
             Err(e) => {
                 tracing::warn!(ticket = %act.seat.ticket.id, error = %e, "hold expiry not stored; retrying");
+                // A retry delay, not a deadline: real time.
                 ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_deadline(order_id, ctx));
             }
         }));
@@ -193,7 +194,7 @@ impl Handler<Reserve> for TicketActor {
         self.last_active = Instant::now();
         let mut seat = self.seat.clone();
         let window = self.core.reservation_window;
-        match seat.reserve(msg.order_id, msg.buyer, Timestamp::now(), window) {
+        match seat.reserve(msg.order_id, msg.buyer, self.core.clock.now(), window) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
                 let order = seat.order.clone();
@@ -250,7 +251,7 @@ impl Handler<Pay> for TicketActor {
     fn handle(&mut self, msg: Pay, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
         let mut seat = self.seat.clone();
-        let (changes, payable) = seat.check_payable(msg.order_id, msg.by, Timestamp::now());
+        let (changes, payable) = seat.check_payable(msg.order_id, msg.by, self.core.clock.now());
         let price: Price = match payable {
             Ok(price) => price,
             Err(e) => {
@@ -280,7 +281,7 @@ impl Handler<Pay> for TicketActor {
                     order_id,
                     charge_id,
                     amount: price,
-                    created_at: Timestamp::now(),
+                    created_at: act.core.clock.now(),
                 };
                 let writes = vec![Write::Payment(payment.clone())];
                 Box::pin(
@@ -313,7 +314,13 @@ impl Handler<Edit> for TicketActor {
     fn handle(&mut self, msg: Edit, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
         let mut seat = self.seat.clone();
-        match seat.edit(msg.by, msg.title, msg.price, msg.date, Timestamp::now()) {
+        match seat.edit(
+            msg.by,
+            msg.title,
+            msg.price,
+            msg.date,
+            self.core.clock.now(),
+        ) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
                 let step = self.commit(seat, changes, Vec::new());
@@ -339,7 +346,7 @@ impl Handler<Delete> for TicketActor {
 
     fn handle(&mut self, msg: Delete, _: &mut Self::Context) -> Self::Result {
         let mut seat = self.seat.clone();
-        match seat.check_deletable(msg.by, Timestamp::now()) {
+        match seat.check_deletable(msg.by, self.core.clock.now()) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
                 let delete = vec![Write::DeleteTicket(seat.ticket.id)];

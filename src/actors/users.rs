@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use actix::prelude::*;
 
 use super::CommandError;
+use crate::clock::Clock;
 use crate::domain::{DomainError, Email, IdGenerator, SessionId, Timestamp, User, UserId};
 use crate::storage::{Storage, Write};
 
@@ -15,6 +16,7 @@ use crate::storage::{Storage, Write};
 pub struct UserSupervisor {
     storage: Storage,
     ids: Arc<IdGenerator>,
+    clock: Clock,
     by_email: HashMap<Email, User>,
     /// Emails of accounts being stored now: taken for other signups, not
     /// yet visible to signin.
@@ -22,12 +24,14 @@ pub struct UserSupervisor {
 }
 
 impl UserSupervisor {
-    /// An index over `users` (from storage at start-up).
-    pub fn new(storage: Storage, ids: Arc<IdGenerator>, users: Vec<User>) -> Self {
+    /// An index over `users` (from storage at start-up); new accounts are
+    /// stamped by `clock`.
+    pub fn new(storage: Storage, ids: Arc<IdGenerator>, clock: Clock, users: Vec<User>) -> Self {
         let by_email = users.into_iter().map(|u| (u.email.clone(), u)).collect();
         UserSupervisor {
             storage,
             ids,
+            clock,
             by_email,
             registering: HashSet::new(),
         }
@@ -67,7 +71,7 @@ impl Handler<Register> for UserSupervisor {
             id: UserId(self.ids.next()),
             email: msg.email,
             password_hash: msg.password_hash,
-            created_at: Timestamp::now(),
+            created_at: self.clock.now(),
         };
         self.registering.insert(user.email.clone());
         let durable = self.storage.commit(vec![Write::User(user.clone())]);
@@ -97,16 +101,19 @@ impl Handler<FindByEmail> for UserSupervisor {
 /// Revoked sessions, until their tokens would have expired anyway.
 pub struct Sessions {
     storage: Storage,
+    clock: Clock,
     revoked: RwLock<HashMap<SessionId, Timestamp>>,
 }
 
 impl Sessions {
-    /// Revocations from storage; ones past their expiry are dropped.
-    pub fn new(storage: Storage, revoked: Vec<(SessionId, Timestamp)>) -> Self {
-        let now = Timestamp::now();
+    /// Revocations from storage; ones past their expiry on `clock` are
+    /// dropped.
+    pub fn new(storage: Storage, clock: Clock, revoked: Vec<(SessionId, Timestamp)>) -> Self {
+        let now = clock.now();
         let live = revoked.into_iter().filter(|(_, exp)| *exp > now).collect();
         Sessions {
             storage,
+            clock,
             revoked: RwLock::new(live),
         }
     }
@@ -122,7 +129,7 @@ impl Sessions {
     /// Signs `sid` out for good; it counts as revoked once that is durable.
     /// Revocations whose tokens have expired are forgotten on the way.
     pub async fn revoke(&self, sid: SessionId, expires: Timestamp) -> Result<(), CommandError> {
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let expired: Vec<SessionId> = {
             let revoked = self.revoked.read().expect("sessions lock");
             revoked

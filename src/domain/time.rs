@@ -11,7 +11,10 @@ use time::OffsetDateTime;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
-    /// The current time.
+    /// The OS clock's current time. The core reads time through
+    /// `crate::clock::Clock` instead, so tests can move it; this is the
+    /// system clock's source, and serves what does not decide by time (ids,
+    /// export stamps).
     pub fn now() -> Self {
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
         Timestamp((nanos / 1_000_000) as i64)

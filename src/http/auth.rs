@@ -12,6 +12,7 @@ use warp::http::Method;
 use super::error::ApiError;
 use super::request::ApiRequest;
 use crate::actors::Sessions;
+use crate::clock::Clock;
 use crate::domain::{IdGenerator, SessionId, Timestamp, User, UserId};
 
 /// The claims inside a session token.
@@ -46,6 +47,9 @@ pub struct Tokens {
     secure_cookies: bool,
     sessions: Arc<Sessions>,
     ids: Arc<IdGenerator>,
+    /// What `iat`/`exp` are stamped with and `exp` is checked against
+    /// (jsonwebtoken would check it against the OS clock).
+    clock: Clock,
     /// Tokens whose signature and claims were already checked, so a busy
     /// client does not pay an HMAC and a JSON parse on every request. Keyed
     /// by the whole token (signature included); expiry and revocation are
@@ -60,17 +64,20 @@ const VERIFIED_CAPACITY: usize = 16_384;
 pub const COOKIE: &str = "session";
 
 impl Tokens {
-    /// Tokens signed with `secret`, living `lifetime_secs`.
+    /// Tokens signed with `secret`, living `lifetime_secs` on `clock`.
     pub fn new(
         secret: &[u8],
         lifetime_secs: u64,
         secure_cookies: bool,
         sessions: Arc<Sessions>,
         ids: Arc<IdGenerator>,
+        clock: Clock,
     ) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
-        validation.leeway = 0;
+        // `exp` must be there; whether it has passed is checked against the
+        // clock in `caller`, not against the OS clock by jsonwebtoken.
+        validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Tokens {
             encoding: EncodingKey::from_secret(secret),
@@ -80,13 +87,14 @@ impl Tokens {
             secure_cookies,
             sessions,
             ids,
+            clock,
             verified: RwLock::default(),
         }
     }
 
     /// A new session for `user`: the token.
     pub fn issue(&self, user: &User) -> Result<String, ApiError> {
-        let now = Timestamp::now().0 / 1000;
+        let now = self.clock.now().0 / 1000;
         let claims = Claims {
             sub: user.id.to_string(),
             email: user.email.as_str().to_owned(),
@@ -117,6 +125,7 @@ impl Tokens {
     /// expired or revoked token counts as no token.
     pub fn caller(&self, req: &ApiRequest) -> Option<Caller> {
         let token = bearer(req).or_else(|| session_cookie(req))?;
+        let now = self.clock.now();
         let cached = self
             .verified
             .read()
@@ -124,11 +133,10 @@ impl Tokens {
             .get(token)
             .cloned();
         let caller = match cached {
-            // jsonwebtoken's rule with leeway 0: expired once `exp < now`.
-            Some(caller) if caller.expires.0 / 1000 < Timestamp::now().0 / 1000 => return None,
+            Some(caller) if expired(&caller, now) => return None,
             Some(caller) => caller,
             None => {
-                let caller = self.verify(token)?;
+                let caller = self.verify(token).filter(|c| !expired(c, now))?;
                 let mut verified = self.verified.write().expect("token cache");
                 if verified.len() >= VERIFIED_CAPACITY {
                     verified.clear();
@@ -156,6 +164,12 @@ impl Tokens {
     pub fn require(&self, req: &ApiRequest) -> Result<Caller, ApiError> {
         self.caller(req).ok_or(ApiError::Unauthorized)
     }
+}
+
+/// Whether `caller`'s token has expired at `now`: jsonwebtoken's rule with
+/// leeway 0, in whole seconds: expired once `exp < now`.
+fn expired(caller: &Caller, now: Timestamp) -> bool {
+    caller.expires.0.div_euclid(1000) < now.0.div_euclid(1000)
 }
 
 fn bearer(req: &ApiRequest) -> Option<&str> {

@@ -15,6 +15,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::Sessions;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
     Email, EventDate, IdGenerator, Price, Ticket, TicketId, Timestamp, Title, User, UserId,
@@ -83,8 +84,9 @@ pub async fn seed_dir(
         &secret,
         settings.auth.session_secs,
         false,
-        Arc::new(Sessions::new(storage.clone(), Vec::new())),
+        Arc::new(Sessions::new(storage.clone(), Clock::system(), Vec::new())),
         ids.clone(),
+        Clock::system(),
     );
     // A tag unique to this seeding keeps emails unique across repeated seeds.
     let tag = format!("{:x}", ids.next());

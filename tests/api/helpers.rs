@@ -1,12 +1,16 @@
-//! `spawn_app`: the real server on port 0 in a temporary data directory, plus
+//! `spawn_app`: the real server on port 0 in a temporary data directory (on
+//! the system clock, or on a manual clock a test moves by hand), plus
 //! hand-rolled JWT tools (base64url, SHA-256, HMAC) for forging tokens.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::ops::Deref;
+use std::time::Duration;
 
 use tempfile::TempDir;
+use ticketing::clock::{Clock, ManualClock};
 use ticketing::config::Settings;
+use ticketing::domain::Timestamp;
 use ticketing::{App, RunningApp};
 
 pub use crate::client::*;
@@ -14,11 +18,18 @@ pub use crate::client::*;
 /// A hold window long enough never to expire during a test.
 pub const LONG_HOLD_SECS: u64 = 600;
 
+/// The hold window (and session lifetime) of tests on a manual clock: longer
+/// than any real wait in a test, so only moving the clock can end it.
+pub const HOLD_SECS: u64 = 60;
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub api: Api,
     pub addr: SocketAddr,
     pub settings: Settings,
+    /// The clock the server runs on, when a test moves it (kept across
+    /// restarts); `None`: the system clock.
+    manual: Option<ManualClock>,
     app: Option<RunningApp>,
     /// Dropped last: the data directory.
     pub dir: TempDir,
@@ -38,33 +49,91 @@ pub async fn spawn_app() -> TestApp {
 
 /// The server with `reservation_secs` and any other tweak to its settings.
 pub async fn spawn_app_with(reservation_secs: u64, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(reservation_secs, tweak, None).await
+}
+
+/// The server on a manual clock that stands at the current whole second until
+/// the test moves it with [`TestApp::clock`]: holds, expiry and sessions are
+/// tested without real waiting.
+pub async fn spawn_app_on_manual_clock(
+    reservation_secs: u64,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let start = Timestamp(Timestamp::now().0 / 1000 * 1000);
+    spawn(
+        reservation_secs,
+        tweak,
+        Some(ManualClock::starting_at(start)),
+    )
+    .await
+}
+
+async fn spawn(
+    reservation_secs: u64,
+    tweak: impl FnOnce(&mut Settings),
+    manual: Option<ManualClock>,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::for_tests(dir.path(), reservation_secs);
     tweak(&mut settings);
-    let app = start(settings.clone()).await;
+    let app = start(settings.clone(), clock_of(&manual)).await;
     let addr = app.addr();
     TestApp {
         api: Api::new(format!("http://{addr}")),
         addr,
         settings,
+        manual,
         app: Some(app),
         dir,
     }
 }
 
-async fn start(settings: Settings) -> RunningApp {
-    tokio::time::timeout(std::time::Duration::from_secs(20), App::start(settings))
-        .await
-        .expect("App::start took more than 20 s")
-        .expect("App::start")
+fn clock_of(manual: &Option<ManualClock>) -> Clock {
+    manual
+        .as_ref()
+        .map_or_else(Clock::system, ManualClock::clock)
+}
+
+async fn start(settings: Settings, clock: Clock) -> RunningApp {
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        App::start_with_clock(settings, clock),
+    )
+    .await
+    .expect("App::start took more than 20 s")
+    .expect("App::start")
+}
+
+/// Real time the server gets to act on a clock move that must change
+/// nothing, before the test checks that it did not.
+pub const SETTLE: Duration = Duration::from_millis(200);
+
+/// Real time the server may take to act on a clock move that must change
+/// something (a hold released by its timer).
+pub const ACT_WITHIN: Duration = Duration::from_secs(2);
+
+/// `expiresAt` (or any RFC 3339 field) as a server timestamp.
+#[track_caller]
+pub fn timestamp(v: &serde_json::Value) -> Timestamp {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
+    Timestamp::parse_rfc3339(s).unwrap_or_else(|| panic!("not RFC 3339: {s:?}"))
 }
 
 impl TestApp {
-    /// Graceful stop, then a fresh start on the same data directory (the port
-    /// may change; `api` follows it).
+    /// The manual clock the server runs on (for apps from
+    /// [`spawn_app_on_manual_clock`]).
+    #[track_caller]
+    pub fn clock(&self) -> &ManualClock {
+        self.manual
+            .as_ref()
+            .expect("this app runs on the system clock: use spawn_app_on_manual_clock")
+    }
+
+    /// Graceful stop, then a fresh start on the same data directory and the
+    /// same clock (the port may change; `api` follows it).
     pub async fn restart(&mut self) {
         self.stop().await;
-        let app = start(self.settings.clone()).await;
+        let app = start(self.settings.clone(), clock_of(&self.manual)).await;
         self.addr = app.addr();
         self.api = Api::new(format!("http://{}", self.addr));
         self.app = Some(app);
@@ -73,7 +142,7 @@ impl TestApp {
     /// Graceful stop.
     pub async fn stop(&mut self) {
         if let Some(app) = self.app.take() {
-            tokio::time::timeout(std::time::Duration::from_secs(20), app.shutdown())
+            tokio::time::timeout(Duration::from_secs(20), app.shutdown())
                 .await
                 .expect("shutdown took more than 20 s");
         }

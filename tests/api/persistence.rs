@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::expiry::wait_for_expiry;
+use crate::expiry::{expire_on_the_clock, wait_until_cancelled};
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,17 +134,18 @@ async fn sessions_survive_a_restart_and_signed_out_ones_stay_revoked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hold_is_rearmed_after_a_restart_and_expires_on_time() {
-    let mut app = spawn_app_with(3, |_| {}).await;
+    let mut app = spawn_app_on_manual_clock(HOLD_SECS, |_| {}).await;
     let (_, t) = app.some_ticket().await;
     let buyer = app.signup().await;
     let o = app.reserve(&buyer, &id_of(&t)).await;
+    app.clock().advance(Duration::from_secs(HOLD_SECS / 3));
     app.restart().await;
     assert_eq!(
         app.order(&buyer, &id_of(&o)).await["status"],
         json!("created")
     );
     assert_eq!(app.ticket(&id_of(&t)).await["status"], json!("reserved"));
-    wait_for_expiry(&app, &buyer, &o).await;
+    expire_on_the_clock(&app, &buyer, &o).await;
     let tk = app.ticket(&id_of(&t)).await;
     assert_eq!(tk["status"], json!("available"));
     assert_eq!(version_of(&tk), 2);
@@ -152,19 +153,19 @@ async fn a_hold_is_rearmed_after_a_restart_and_expires_on_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hold_that_ran_out_while_stopped_is_cancelled_at_start() {
-    let mut app = spawn_app_with(1, |_| {}).await;
+    let mut app = spawn_app_on_manual_clock(HOLD_SECS, |_| {}).await;
     let (_, t) = app.some_ticket().await;
     let buyer = app.signup().await;
     let o = app.reserve(&buyer, &id_of(&t)).await;
     app.stop().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Exactly at the deadline: due.
+    app.clock().set(timestamp(&o["expiresAt"]));
     app.restart().await;
-    eventually(
-        Duration::from_millis(1000),
+    wait_until_cancelled(
+        &app,
+        &buyer,
+        &o,
         "the stale hold to be cancelled promptly at start",
-        || async {
-            (app.order(&buyer, &id_of(&o)).await["status"] == json!("cancelled")).then_some(())
-        },
     )
     .await;
     let tk = app.ticket(&id_of(&t)).await;
@@ -175,14 +176,15 @@ async fn a_hold_that_ran_out_while_stopped_is_cancelled_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hold_keeps_its_absolute_expiry_when_the_window_setting_changes() {
-    let mut app = spawn_app_with(600, |_| {}).await;
+    let mut app = spawn_app_on_manual_clock(600, |_| {}).await;
     let (_, t) = app.some_ticket().await;
     let buyer = app.signup().await;
     let o = app.reserve(&buyer, &id_of(&t)).await;
     app.stop().await;
-    app.settings.orders.reservation_secs = 1;
+    app.settings.orders.reservation_secs = HOLD_SECS;
     app.restart().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.clock().advance(Duration::from_secs(2 * HOLD_SECS));
+    tokio::time::sleep(SETTLE).await;
     let now = app.order(&buyer, &id_of(&o)).await;
     assert_eq!(
         now["status"],
@@ -193,7 +195,13 @@ async fn a_hold_keeps_its_absolute_expiry_when_the_window_setting_changes() {
     // New holds use the new window.
     let (_, t2) = app.some_ticket().await;
     let o2 = app.reserve(&buyer, &id_of(&t2)).await;
-    wait_for_expiry(&app, &buyer, &o2).await;
+    assert_eq!(
+        timestamp(&o2["expiresAt"]),
+        app.clock().now().plus(Duration::from_secs(HOLD_SECS))
+    );
+    expire_on_the_clock(&app, &buyer, &o2).await;
+    // And the old one still ends at its own deadline.
+    expire_on_the_clock(&app, &buyer, &o).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

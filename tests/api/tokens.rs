@@ -2,6 +2,7 @@
 //! An invalid token is no token: 401 on protected routes, `currentUser: null`.
 
 use serde_json::{json, Value};
+use ticketing::domain::Timestamp;
 
 use crate::helpers::*;
 
@@ -195,13 +196,26 @@ async fn expired_or_expiry_less_tokens_are_refused_even_when_correctly_signed() 
     }
 }
 
+/// A token lives `session_secs` on the server's clock: its `exp` second
+/// included, refused from the next one (leeway 0), whether it was used
+/// before (and cached) or not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_expires_after_session_secs() {
-    let app = spawn_app_with(LONG_HOLD_SECS, |s| s.auth.session_secs = 1).await;
+    let app = spawn_app_on_manual_clock(LONG_HOLD_SECS, |s| s.auth.session_secs = HOLD_SECS).await;
     let u = app.signup().await;
+    let unused = app.signin(&u.email, &u.password).await;
+    let issued = app.clock().now();
+    let (_, claims) = jwt_decode(&u.token);
+    assert_eq!(claims["iat"], json!(issued.0 / 1000), "{claims}");
+    let exp = issued.0 / 1000 + HOLD_SECS as i64;
+    assert_eq!(claims["exp"], json!(exp), "{claims}");
     assert_accepted(&app, &u.token, &u, "fresh token").await;
-    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    // The last millisecond of the `exp` second.
+    app.clock().set(Timestamp(exp * 1000 + 999));
+    assert_accepted(&app, &u.token, &u, "token in its exp second").await;
+    app.clock().set(Timestamp((exp + 1) * 1000));
     assert_refused(&app, &u.token, "token past session_secs").await;
+    assert_refused(&app, &unused.token, "unused token past session_secs").await;
     assert_eq!(app.current_user(Auth::Cookie(&u)).await, Value::Null);
     // Signing in again gives a working session.
     let again = app.signin(&u.email, &u.password).await;
