@@ -59,20 +59,38 @@ pub struct RunningApp {
 /// bursts; the default of 128 drops SYNs).
 const LISTEN_BACKLOG: u32 = 4096;
 
+/// What a server is started with besides its settings: the parts a test
+/// (or an embedding program) may choose.
+#[derive(Clone)]
+pub struct Wiring {
+    /// What every hold, expiry, timestamp and session lifetime goes by
+    /// (tests pass a [`crate::clock::ManualClock`]'s).
+    pub clock: Clock,
+    /// Wraps the store once it is opened (tests put a fault injector
+    /// around it; `None` uses the store as opened).
+    pub store_layer: Option<Arc<dyn Fn(Storage) -> Storage + Send + Sync>>,
+}
+
+impl Default for Wiring {
+    fn default() -> Self {
+        Wiring {
+            clock: Clock::system(),
+            store_layer: None,
+        }
+    }
+}
+
 impl App {
     /// Opens storage, restores every ticket and hold, starts the actors and
     /// the HTTP server, and returns once the listener is bound. Runs on the
     /// system clock.
     pub async fn start(settings: Settings) -> Result<RunningApp, StartError> {
-        Self::start_with_clock(settings, Clock::system()).await
+        Self::start_with(settings, Wiring::default()).await
     }
 
-    /// [`App::start`] on `clock`: every hold, expiry, timestamp and session
-    /// lifetime goes by it (tests pass a [`crate::clock::ManualClock`]'s).
-    pub async fn start_with_clock(
-        settings: Settings,
-        clock: Clock,
-    ) -> Result<RunningApp, StartError> {
+    /// [`App::start`] with the parts in `wiring`.
+    pub async fn start_with(settings: Settings, wiring: Wiring) -> Result<RunningApp, StartError> {
+        let Wiring { clock, store_layer } = wiring;
         settings
             .validate()
             .map_err(|e| StartError::Other(e.to_string()))?;
@@ -92,6 +110,10 @@ impl App {
         })
         .await
         .map_err(|e| StartError::Other(e.to_string()))??;
+        let storage = match store_layer {
+            Some(layer) => layer(storage),
+            None => storage,
+        };
 
         let secret = match settings.auth.jwt_secret.as_str() {
             "" => storage.jwt_secret().await?,

@@ -25,4 +25,4 @@ pub mod views;
 
 mod app;
 
-pub use app::{App, RunningApp, StartError};
+pub use app::{App, RunningApp, StartError, Wiring};

@@ -11,7 +11,8 @@ use tempfile::TempDir;
 use ticketing::clock::{Clock, ManualClock};
 use ticketing::config::Settings;
 use ticketing::domain::Timestamp;
-use ticketing::{App, RunningApp};
+use ticketing::storage::Storage;
+use ticketing::{App, RunningApp, Wiring};
 
 pub use crate::client::*;
 
@@ -22,6 +23,9 @@ pub const LONG_HOLD_SECS: u64 = 600;
 /// than any real wait in a test, so only moving the clock can end it.
 pub const HOLD_SECS: u64 = 60;
 
+/// Wraps the server's store once opened.
+pub type StoreLayer = std::sync::Arc<dyn Fn(Storage) -> Storage + Send + Sync>;
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub api: Api,
@@ -30,6 +34,8 @@ pub struct TestApp {
     /// The clock the server runs on, when a test moves it (kept across
     /// restarts); `None`: the system clock.
     manual: Option<ManualClock>,
+    /// What wraps the store (a fault injector), kept across restarts.
+    store_layer: Option<StoreLayer>,
     app: Option<RunningApp>,
     /// Dropped last: the data directory.
     pub dir: TempDir,
@@ -49,7 +55,13 @@ pub async fn spawn_app() -> TestApp {
 
 /// The server with `reservation_secs` and any other tweak to its settings.
 pub async fn spawn_app_with(reservation_secs: u64, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(reservation_secs, tweak, None).await
+    spawn(reservation_secs, tweak, None, None).await
+}
+
+/// The server with its store wrapped by `layer` (at every start), e.g. a
+/// store that refuses commits on demand.
+pub async fn spawn_app_with_store_layer(layer: StoreLayer) -> TestApp {
+    spawn(LONG_HOLD_SECS, |_| {}, None, Some(layer)).await
 }
 
 /// The server on a manual clock that stands at the current whole second until
@@ -64,6 +76,7 @@ pub async fn spawn_app_on_manual_clock(
         reservation_secs,
         tweak,
         Some(ManualClock::starting_at(start)),
+        None,
     )
     .await
 }
@@ -72,33 +85,35 @@ async fn spawn(
     reservation_secs: u64,
     tweak: impl FnOnce(&mut Settings),
     manual: Option<ManualClock>,
+    store_layer: Option<StoreLayer>,
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::for_tests(dir.path(), reservation_secs);
     tweak(&mut settings);
-    let app = start(settings.clone(), clock_of(&manual)).await;
+    let app = start(settings.clone(), wiring(&manual, &store_layer)).await;
     let addr = app.addr();
     TestApp {
         api: Api::new(format!("http://{addr}")),
         addr,
         settings,
         manual,
+        store_layer,
         app: Some(app),
         dir,
     }
 }
 
-fn clock_of(manual: &Option<ManualClock>) -> Clock {
-    manual
-        .as_ref()
-        .map_or_else(Clock::system, ManualClock::clock)
+fn wiring(manual: &Option<ManualClock>, store_layer: &Option<StoreLayer>) -> Wiring {
+    Wiring {
+        clock: manual
+            .as_ref()
+            .map_or_else(Clock::system, ManualClock::clock),
+        store_layer: store_layer.clone(),
+    }
 }
 
-async fn start(settings: Settings, clock: Clock) -> RunningApp {
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        App::start_with_clock(settings, clock),
-    )
+async fn start(settings: Settings, wiring: Wiring) -> RunningApp {
+    tokio::time::timeout(Duration::from_secs(20), App::start_with(settings, wiring))
     .await
     .expect("App::start took more than 20 s")
     .expect("App::start")
@@ -133,7 +148,11 @@ impl TestApp {
     /// same clock (the port may change; `api` follows it).
     pub async fn restart(&mut self) {
         self.stop().await;
-        let app = start(self.settings.clone(), clock_of(&self.manual)).await;
+        let app = start(
+            self.settings.clone(),
+            wiring(&self.manual, &self.store_layer),
+        )
+        .await;
         self.addr = app.addr();
         self.api = Api::new(format!("http://{}", self.addr));
         self.app = Some(app);

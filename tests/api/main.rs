@@ -8,6 +8,7 @@ mod client;
 mod helpers;
 
 mod bad_input;
+mod commits;
 mod concurrency;
 mod csrf;
 mod expiry;
