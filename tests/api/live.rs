@@ -1282,7 +1282,7 @@ async fn a_snapshot_over_1_mib_reaches_a_new_subscriber_and_a_joiner_that_does_n
     let stalled_at = Instant::now();
 
     let mut late = connect(&app).await;
-    let text = next_text(&mut late, Duration::from_secs(5), "new subscriber").await;
+    let text = next_text(&mut late, Duration::from_secs(10), "new subscriber").await;
     assert!(
         text.len() > 1024 * 1024,
         "setup: the snapshot is only {} bytes",
