@@ -1241,13 +1241,13 @@ async fn counter(app: &TestApp, series: &str) -> u64 {
 /// new subscriber as one message holding every ticket, even while another
 /// joiner does not read its copy; the joiner that does not read is dropped
 /// after the send timeout (logged and counted), and the subscriber that was
-/// there before goes on receiving changes. About 5 MB of tickets, so the
+/// there before goes on receiving changes. About 5.5 MB of tickets, so the
 /// joiner's snapshot cannot all fit in the kernel's socket buffers (at most
 /// 4 MiB by default, `net.ipv4.tcp_wmem`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_over_1_mib_reaches_a_new_subscriber_and_a_joiner_that_does_not_read_is_dropped()
 {
-    const TICKETS: usize = 5_000;
+    const TICKETS: usize = 6_000;
     let app = spawn_app().await;
     let seller = app.signup().await;
 
