@@ -1,6 +1,6 @@
 //! Prometheus metrics at `GET /metrics`: counters and histograms recorded
 //! where things happen (requests, flushes, expiries, payments, live
-//! resyncs), and gauges of current state (tickets and orders by status, live
+//! resyncs, live snapshots encoded and not delivered), and gauges of current state (tickets and orders by status, live
 //! subscribers, running ticket actors) read from the core at scrape time.
 
 use std::collections::HashMap;

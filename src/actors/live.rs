@@ -1,8 +1,21 @@
-//! The `LiveHub`: a bounded broadcast of committed ticket changes, each
-//! serialised once and shared by every subscriber.
+//! The `LiveHub`: fan-out of committed changes to live subscribers, by
+//! [`Topic`]. Each topic has its own bounded broadcast of changes, each
+//! serialised once and shared by every subscriber, and its own snapshot: the
+//! topic's whole state as one message, encoded once per state of the topic
+//! (on a blocking thread) and shared by every subscriber that joins while
+//! that state lasts.
+//!
+//! The hub does not own the state it reports on: the owner (the read model)
+//! calls [`LiveHub::publish`] under its write lock and
+//! [`LiveHub::subscribe`] under its read lock, so a subscription's snapshot
+//! and its changes neither overlap nor leave a gap.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use serde::Serialize;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use serde::{Serialize, Serializer};
 use tokio::sync::broadcast;
 
 use crate::domain::{Ticket, TicketId};
@@ -10,28 +23,99 @@ use crate::domain::{Ticket, TicketId};
 /// How many changes a subscriber may fall behind before it is resynchronised.
 pub const LIVE_BACKLOG: usize = 4096;
 
-/// A change as subscribers receive it, tagged by `type`.
+/// What a live feed is about. Each topic has its own changes, snapshot and
+/// subscribers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Every ticket (`GET /api/tickets/live`).
+    Tickets,
+}
+
+impl Topic {
+    /// The topic's kind, as a metric label: a kind and never an id, so label
+    /// values stay few however many topics there are.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Topic::Tickets => "tickets",
+        }
+    }
+}
+
+/// A message as subscribers receive it, tagged by `type`.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-enum Event {
+enum Event<'a> {
+    Snapshot { tickets: TicketList<'a> },
     Ticket { ticket: crate::views::TicketView },
     Deleted { id: String },
+}
+
+/// Tickets serialised one view at a time, without a list of views.
+struct TicketList<'a>(&'a [Ticket]);
+
+impl Serialize for TicketList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(crate::views::ticket))
+    }
 }
 
 fn encode(event: &Event) -> Bytes {
     Bytes::from(serde_json::to_vec(event).expect("a live event always serialises"))
 }
 
-/// Fan-out of ticket changes to WebSocket sessions.
-pub struct LiveHub {
-    tx: broadcast::Sender<Bytes>,
+/// Encodes a topic's snapshot from a copy of its state; runs on a blocking
+/// thread, after the state's lock is released.
+pub type Encoder = Box<dyn FnOnce() -> Bytes + Send>;
+
+/// A topic's snapshot message at one state of the topic: encoded once, on a
+/// blocking thread, when a subscriber first awaits it, and shared (the same
+/// bytes) by every subscriber that joined at that state.
+#[derive(Clone)]
+pub struct Snapshot(Shared<BoxFuture<'static, Option<Bytes>>>);
+
+impl Snapshot {
+    fn new(topic: Topic, encoder: Encoder) -> Self {
+        let encoded = async move {
+            tokio::task::spawn_blocking(move || {
+                metrics::counter!("live_snapshot_encodes_total", "topic" => topic.kind())
+                    .increment(1);
+                encoder()
+            })
+            .await
+            .ok()
+        };
+        Snapshot(encoded.boxed().shared())
+    }
+
+    /// The encoded message; `None` if encoding failed (the encoding task
+    /// panicked, or was cancelled at shutdown).
+    pub async fn bytes(self) -> Option<Bytes> {
+        self.0.await
+    }
 }
 
-impl Default for LiveHub {
-    fn default() -> Self {
-        let (tx, _) = broadcast::channel(LIVE_BACKLOG);
-        LiveHub { tx }
-    }
+/// A new subscriber's start: the topic's snapshot, then every change after it.
+pub struct Subscription {
+    /// The topic's state when the subscription started.
+    pub snapshot: Snapshot,
+    /// Every change after the snapshot, in commit order.
+    pub changes: broadcast::Receiver<Bytes>,
+}
+
+/// One topic's broadcast and the snapshot of its current state.
+struct Feed {
+    tx: broadcast::Sender<Bytes>,
+    /// Set by the first subscriber at the current state; forgotten at the
+    /// next change, so an old snapshot is pinned only by its readers.
+    snapshot: Mutex<Option<Snapshot>>,
+}
+
+/// Fan-out of changes to live sessions, by topic. A topic's feed exists
+/// while someone watches it: it is made by the first subscriber and dropped
+/// at the first change nobody watches.
+#[derive(Default)]
+pub struct LiveHub {
+    feeds: Mutex<HashMap<Topic, Arc<Feed>>>,
 }
 
 impl LiveHub {
@@ -47,19 +131,83 @@ impl LiveHub {
         encode(&Event::Deleted { id: id.to_string() })
     }
 
-    /// Sends `event` to every subscriber (none is fine: nobody watches).
-    pub fn publish(&self, event: Bytes) {
-        let _ = self.tx.send(event);
+    /// `{"type":"snapshot","tickets":[...]}`: the snapshot of
+    /// [`Topic::Tickets`].
+    pub fn tickets_snapshot(tickets: &[Ticket]) -> Bytes {
+        let mut json = serde_json::to_vec(&Event::Snapshot {
+            tickets: TicketList(tickets),
+        })
+        .expect("a live snapshot always serialises");
+        // Shared by many and kept while the state lasts: no spare capacity.
+        json.shrink_to_fit();
+        Bytes::from(json)
     }
 
-    /// A new subscription; subscribe before taking the snapshot so no change
-    /// falls between the two.
-    pub fn subscribe(&self) -> broadcast::Receiver<Bytes> {
-        self.tx.subscribe()
+    /// Whether anyone watches `topic`, so its changes are worth encoding.
+    pub fn watched(&self, topic: Topic) -> bool {
+        self.feeds
+            .lock()
+            .expect("live hub lock")
+            .get(&topic)
+            .is_some_and(|f| f.tx.receiver_count() > 0)
     }
 
-    /// Current subscribers.
+    /// Records a change of `topic`'s state: its snapshot is out of date, and
+    /// `events` (none if nobody watched when the change was made) go to its
+    /// subscribers. Call it under the write lock of the topic's state.
+    pub fn publish(&self, topic: Topic, events: Vec<Bytes>) {
+        let mut feeds = self.feeds.lock().expect("live hub lock");
+        let Some(feed) = feeds.get(&topic) else {
+            return;
+        };
+        if feed.tx.receiver_count() == 0 {
+            feeds.remove(&topic);
+            return;
+        }
+        feed.snapshot.lock().expect("live snapshot lock").take();
+        for event in events {
+            let _ = feed.tx.send(event);
+        }
+    }
+
+    /// A subscription to `topic`. The snapshot is the one of the topic's
+    /// current state if a subscriber already asked for it; else `state`
+    /// copies the state (under the caller's lock) and the copy is encoded
+    /// when the snapshot is first awaited. Call it under the read lock of
+    /// the topic's state.
+    pub fn subscribe(&self, topic: Topic, state: impl FnOnce() -> Encoder) -> Subscription {
+        let feed = self
+            .feeds
+            .lock()
+            .expect("live hub lock")
+            .entry(topic)
+            .or_insert_with(|| {
+                let (tx, _) = broadcast::channel(LIVE_BACKLOG);
+                Arc::new(Feed {
+                    tx,
+                    snapshot: Mutex::default(),
+                })
+            })
+            .clone();
+        let changes = feed.tx.subscribe();
+        // Held while `state` copies: joiners at the same state wait for this
+        // one copy instead of making their own.
+        let snapshot = feed
+            .snapshot
+            .lock()
+            .expect("live snapshot lock")
+            .get_or_insert_with(|| Snapshot::new(topic, state()))
+            .clone();
+        Subscription { snapshot, changes }
+    }
+
+    /// Current subscribers, over every topic.
     pub fn subscribers(&self) -> usize {
-        self.tx.receiver_count()
+        self.feeds
+            .lock()
+            .expect("live hub lock")
+            .values()
+            .map(|f| f.tx.receiver_count())
+            .sum()
     }
 }

@@ -6,9 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
 
-use tokio::sync::broadcast;
-
-use super::live::LiveHub;
+use super::live::{Encoder, LiveHub, Subscription, Topic};
 use crate::domain::{Order, OrderId, Seat, Ticket, TicketId, TicketStatus, UserId};
 
 /// Which tickets a list wants.
@@ -91,7 +89,7 @@ impl ReadModel {
         let encode = || -> Vec<_> { tickets.iter().map(LiveHub::ticket_event).collect() };
         // Encoded outside the lock when someone watches; nobody watching is
         // re-checked under the lock, where subscriptions cannot start.
-        let mut events = if self.live.subscribers() > 0 {
+        let mut events = if self.live.watched(Topic::Tickets) {
             encode()
         } else {
             Vec::new()
@@ -103,12 +101,14 @@ impl ReadModel {
         for o in orders {
             ix.put_order(o.clone());
         }
-        if events.is_empty() && self.live.subscribers() > 0 {
+        if tickets.is_empty() {
+            // No ticket changed: the live feed has nothing to say.
+            return;
+        }
+        if events.is_empty() && self.live.watched(Topic::Tickets) {
             events = encode();
         }
-        for event in events {
-            self.live.publish(event);
-        }
+        self.live.publish(Topic::Tickets, events);
     }
 
     /// Forgets a deleted ticket (its orders stay, for their buyers' history),
@@ -124,16 +124,23 @@ impl ReadModel {
         for o in &changes.orders {
             ix.put_order(o.clone());
         }
-        for event in events {
-            self.live.publish(event);
-        }
+        self.live.publish(Topic::Tickets, events);
     }
 
-    /// Every ticket, and a subscription to every change after them.
-    pub fn subscribe(&self) -> (Vec<Ticket>, broadcast::Receiver<bytes::Bytes>) {
+    /// A live subscription to `topic`: its snapshot now (shared with every
+    /// subscriber at the same state) and every change after it. Only a copy
+    /// of the state is taken under the read lock; it is encoded later, off
+    /// the lock.
+    pub fn subscribe(&self, topic: Topic) -> Subscription {
         let ix = self.index.read().expect("read model lock");
-        let rx = self.live.subscribe();
-        (ix.tickets.values().cloned().collect(), rx)
+        self.live.subscribe(topic, || -> Encoder {
+            match topic {
+                Topic::Tickets => {
+                    let tickets: Vec<Ticket> = ix.tickets.values().cloned().collect();
+                    Box::new(move || LiveHub::tickets_snapshot(&tickets))
+                }
+            }
+        })
     }
 
     /// Resolves (`changed()`) when the server shuts down, so live sessions end.

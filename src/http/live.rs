@@ -1,31 +1,37 @@
 //! WebSocket `GET /api/tickets/live`: a snapshot on connect, then every
 //! committed change in commit order. A subscriber that falls behind the hub's
-//! bound gets a fresh snapshot; one that stops reading (a send blocks past
-//! `SEND_TIMEOUT`) or stops answering pings is dropped. Inbound messages are
-//! capped small and otherwise ignored.
+//! bound gets a fresh snapshot; one that stops reading (a message not sent
+//! within `SEND_TIMEOUT`) or stops answering pings is dropped. Inbound
+//! messages are capped small and otherwise ignored.
 //!
 //! The upgrade is done here with tokio-tungstenite rather than warp's `ws()`
 //! so each socket gets small buffers (tungstenite's default 128 KiB read
-//! buffer would cost ~650 MiB at 5,000 subscribers) and each change is sent
-//! as the same shared bytes to everyone.
+//! buffer would cost ~650 MiB at 5,000 subscribers) and every message is sent
+//! from the hub's shared bytes: a message is cut into frames of at most
+//! `FRAGMENT` bytes, each a slice of those bytes, so a socket's write buffer
+//! holds one frame, never its own copy of a snapshot of any size.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{timeout_at, Instant};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use warp::http::{HeaderValue, Method, Request, StatusCode};
 use warp::Reply as _;
 
 use super::error::ApiError;
+use crate::actors::live::{Snapshot, Subscription, Topic};
 use crate::actors::Core;
 
 /// The path of the live feed.
@@ -37,8 +43,12 @@ pub const MAX_INBOUND: usize = 4 * 1024;
 pub fn ping_interval(idle_timeout: Duration) -> Duration {
     (idle_timeout / 3).clamp(Duration::from_millis(100), Duration::from_secs(20))
 }
-/// How long one send may block before the client counts as not reading.
+/// How long one message (a snapshot whole, of any size) may take to send
+/// before the client counts as not reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest frame sent. A socket's write buffer keeps the capacity of the
+/// largest frame it ever held, so this is also what each session keeps.
+const FRAGMENT: usize = 16 * 1024;
 
 /// Whether `req` asks to upgrade the live feed to a WebSocket.
 pub fn is_upgrade(req: &Request<Incoming>) -> bool {
@@ -55,7 +65,8 @@ fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .max_write_buffer_size(1024 * 1024)
+        // One frame, and a control frame queued behind it.
+        .max_write_buffer_size(2 * FRAGMENT)
         .max_message_size(Some(MAX_INBOUND))
         .max_frame_size(Some(MAX_INBOUND))
 }
@@ -93,7 +104,7 @@ pub fn accept(
                     Some(socket_config()),
                 )
                 .await;
-                session(socket, core, ping_every).await;
+                session(socket, core, Topic::Tickets, ping_every).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
@@ -109,43 +120,39 @@ pub fn accept(
     res
 }
 
-fn snapshot_message(tickets: &[crate::domain::Ticket]) -> Message {
-    let tickets: Vec<_> = tickets.iter().map(crate::views::ticket).collect();
-    Message::text(json!({"type": "snapshot", "tickets": tickets}).to_string())
-}
-
-async fn session<S>(socket: WebSocketStream<S>, core: Arc<Core>, ping_every: Duration)
+/// Runs one live session on `topic` until the client leaves, stops reading
+/// or answering pings, or the server shuts down.
+async fn session<S>(socket: WebSocketStream<S>, core: Arc<Core>, topic: Topic, ping_every: Duration)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut tx, mut rx) = socket.split();
     let mut closing = core.read_model.closing();
-    let (tickets, mut changes) = core.read_model.subscribe();
-    if send(&mut tx, snapshot_message(&tickets)).await.is_err() {
+    let Subscription {
+        snapshot,
+        mut changes,
+    } = core.read_model.subscribe(topic);
+    if !send_snapshot(&mut tx, topic, snapshot).await {
         return;
     }
-    drop(tickets);
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let mut awaiting_pong = false;
     loop {
         tokio::select! {
             change = changes.recv() => {
-                let message = match change {
-                    Ok(bytes) => match Utf8Bytes::try_from(bytes) {
-                        Ok(text) => Message::Text(text),
-                        Err(_) => continue,
-                    },
+                let delivered = match change {
+                    Ok(bytes) => send_text(&mut tx, bytes).await.is_ok(),
                     Err(RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "live subscriber lagged; resynchronising");
                         metrics::counter!("live_resyncs_total").increment(1);
-                        let (tickets, fresh) = core.read_model.subscribe();
-                        changes = fresh;
-                        snapshot_message(&tickets)
+                        let fresh = core.read_model.subscribe(topic);
+                        changes = fresh.changes;
+                        send_snapshot(&mut tx, topic, fresh.snapshot).await
                     }
                     Err(RecvError::Closed) => break,
                 };
-                if send(&mut tx, message).await.is_err() {
+                if !delivered {
                     break;
                 }
             }
@@ -161,7 +168,8 @@ where
                     break;
                 }
                 awaiting_pong = true;
-                if send(&mut tx, Message::Ping(Default::default())).await.is_err() {
+                let deadline = Instant::now() + SEND_TIMEOUT;
+                if send(&mut tx, Message::Ping(Default::default()), deadline).await.is_err() {
                     break;
                 }
             }
@@ -173,12 +181,60 @@ where
     let _ = tokio::time::timeout(Duration::from_secs(1), tx.close()).await;
 }
 
-async fn send<S>(tx: &mut S, message: Message) -> Result<(), ()>
+/// Sends `snapshot` once it is encoded; whether it was delivered. A failure
+/// is logged and counted: the client is left without the feed's state, and
+/// its session ends.
+async fn send_snapshot<S>(tx: &mut S, topic: Topic, snapshot: Snapshot) -> bool
 where
-    S: futures_util::Sink<Message> + Unpin,
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
-    match tokio::time::timeout(SEND_TIMEOUT, tx.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+    match snapshot.bytes().await {
+        None => tracing::warn!(
+            topic = topic.kind(),
+            "live snapshot could not be encoded; session dropped"
+        ),
+        Some(bytes) => {
+            let size = bytes.len();
+            match send_text(tx, bytes).await {
+                Ok(()) => return true,
+                Err(e) => tracing::warn!(
+                    topic = topic.kind(),
+                    bytes = size,
+                    error = %e,
+                    "live snapshot not delivered; session dropped"
+                ),
+            }
+        }
     }
+    metrics::counter!("live_snapshot_failures_total", "topic" => topic.kind()).increment(1);
+    false
+}
+
+/// Sends `text` (JSON, so valid UTF-8: not checked again per subscriber) as
+/// one WebSocket text message, cut into frames of at most `FRAGMENT` bytes,
+/// each a slice of the shared `text`: the socket copies one frame at a time
+/// into its write buffer. The whole message must go within `SEND_TIMEOUT`.
+async fn send_text<S>(tx: &mut S, text: Bytes) -> Result<(), WsError>
+where
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
+{
+    let deadline = Instant::now() + SEND_TIMEOUT;
+    let frames = text.len().div_ceil(FRAGMENT).max(1);
+    for i in 0..frames {
+        let part = text.slice(i * FRAGMENT..text.len().min((i + 1) * FRAGMENT));
+        let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+        let frame = Frame::message(part, opcode, i + 1 == frames);
+        send(tx, Message::Frame(frame), deadline).await?;
+    }
+    Ok(())
+}
+
+/// Sends one message, giving up at `deadline`.
+async fn send<S>(tx: &mut S, message: Message, deadline: Instant) -> Result<(), WsError>
+where
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
+{
+    timeout_at(deadline, tx.send(message))
+        .await
+        .map_err(|_| WsError::Io(std::io::ErrorKind::TimedOut.into()))?
 }
