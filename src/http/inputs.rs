@@ -15,7 +15,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{IntoParams, ToSchema};
 
@@ -27,7 +27,7 @@ use crate::views::Id;
 /// A string field that never fails the body: absent, `null` or not a
 /// string reads as `None`, so the handler answers with the contract's
 /// message for that field rather than serde's.
-pub struct Text(Option<String>);
+struct Text(Option<String>);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -55,7 +55,7 @@ impl Text {
 /// float (so `12.500000000000000001` is refused, not rounded).
 #[derive(Deserialize)]
 #[serde(transparent)]
-pub struct PriceInput(Box<RawValue>);
+struct PriceInput(Box<RawValue>);
 
 /// The invalid fields of one request, each with the contract's message.
 #[derive(Default)]
@@ -106,17 +106,8 @@ impl Problems {
 /// `{email, password}` to sign up.
 #[derive(Deserialize, ToSchema)]
 pub struct SignupBody {
-    /// An email address, trimmed and compared case-insensitively. The
-    /// server refuses whitespace, more than 64 bytes before the `@`, a
-    /// domain without a dot, labels that are empty or start or end with
-    /// `-`, and more than 254 bytes in all; the pattern allows printable
-    /// ASCII only (the server also takes non-ASCII addresses of at most
-    /// 254 bytes).
-    #[schema(
-        value_type = String, format = Email, max_length = 254,
-        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@(?:[\x21-\x2c\x2f-\x3f\x41-\x7e](?:[\x21-\x2d\x2f-\x3f\x41-\x7e]*[\x21-\x2c\x2f-\x3f\x41-\x7e])?\.)+[\x21-\x2c\x2f-\x3f\x41-\x7e](?:[\x21-\x2d\x2f-\x3f\x41-\x7e]*[\x21-\x2c\x2f-\x3f\x41-\x7e])?$",
-        example = "ann@example.com"
-    )]
+    /// An email address.
+    #[schema(schema_with = email_schema)]
     email: Text,
     /// 8 to 72 **bytes** of UTF-8 (bcrypt reads at most 72, so longer ones
     /// are refused, not truncated). `minLength`/`maxLength` count
@@ -124,6 +115,25 @@ pub struct SignupBody {
     /// 25 `€` are 25 characters but 75 bytes, and refused.
     #[schema(value_type = String, min_length = 8, max_length = 72, example = "correct horse")]
     password: Text,
+}
+
+/// An email as `Email::parse` takes it, for signup and signin alike.
+fn email_schema() -> impl Into<RefOr<Schema>> {
+    // The local part: printable ASCII but `@`. A domain label: the same but
+    // `.`, and not `-` at either end.
+    const LOCAL: &str = r"[\x21-\x3f\x41-\x7e]";
+    const END: &str = r"[\x21-\x2c\x2f-\x3f\x41-\x7e]";
+    const MID: &str = r"[\x21-\x2d\x2f-\x3f\x41-\x7e]";
+    let label = format!("{END}(?:{MID}*{END})?");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .max_length(Some(254))
+        .pattern(Some(format!("^{LOCAL}{{1,64}}@(?:{label}\\.)+{label}$")))
+        .description(Some(
+            "An email address, trimmed and compared case-insensitively: at most 64 bytes before the `@`, a domain with a dot whose labels do not start or end with `-`, at most 254 bytes in all. The pattern allows printable ASCII only (the server also takes non-ASCII addresses).",
+        ))
+        .examples(["ann@example.com"])
 }
 
 impl SignupBody {
@@ -140,12 +150,8 @@ impl SignupBody {
 /// `{email, password}` to sign in.
 #[derive(Deserialize, ToSchema)]
 pub struct SigninBody {
-    /// The account's email, as at signup (the same rules apply).
-    #[schema(
-        value_type = String, format = Email, max_length = 254,
-        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@(?:[\x21-\x2c\x2f-\x3f\x41-\x7e](?:[\x21-\x2d\x2f-\x3f\x41-\x7e]*[\x21-\x2c\x2f-\x3f\x41-\x7e])?\.)+[\x21-\x2c\x2f-\x3f\x41-\x7e](?:[\x21-\x2d\x2f-\x3f\x41-\x7e]*[\x21-\x2c\x2f-\x3f\x41-\x7e])?$",
-        example = "ann@example.com"
-    )]
+    /// The account's email, as at signup.
+    #[schema(schema_with = email_schema)]
     email: Text,
     /// The password: any string that is not blank (a wrong one, whatever
     /// its length, is `Invalid credentials`).
