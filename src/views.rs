@@ -1,13 +1,35 @@
-//! The JSON shapes of the contract (`../shared/API.md`): how a ticket, an
-//! order, a user and a payment look to clients, in HTTP bodies and on the
-//! live WebSocket alike. Typed, so the OpenAPI document is generated from the
-//! very structs that are serialised.
+//! The JSON shapes the server sends (`../shared/API.md`): how a ticket, an
+//! order, a user, a session, a payment and an error look to clients, in HTTP
+//! bodies and on the live WebSocket alike. Typed, so the OpenAPI document is
+//! generated from the very structs that are serialised. They live at the
+//! crate's root, not under `http`, because the live feed's actors and the
+//! benches serialise them too; what clients send is in `http::inputs`.
 
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::{Order, OrderStatus, Payment, Ticket, TicketStatus};
+
+/// The wire form of every id: 16 lowercase hex digits, time-ordered and
+/// opaque. The views hold ids as `String`s; this type only gives the
+/// document one definition of their format to refer to.
+pub struct Id;
+
+impl PartialSchema for Id {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9a-f]{16}$"))
+            .description(Some("16 lowercase hex digits"))
+            .examples(["0188f4c2a1b00000"])
+            .into()
+    }
+}
+
+impl ToSchema for Id {}
 
 /// A seat's state.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -44,6 +66,7 @@ pub enum OrderStatusView {
 #[schema(as = Ticket)]
 pub struct TicketView {
     /// Opaque id.
+    #[schema(value_type = Id)]
     pub id: String,
     /// The event's name.
     pub title: String,
@@ -54,13 +77,14 @@ pub struct TicketView {
     #[schema(format = DateTime, required = true)]
     pub date: Option<String>,
     /// The seller's id.
+    #[schema(value_type = Id)]
     pub user_id: String,
     /// 0 at creation, one more per change.
     pub version: u64,
     /// The seat's state.
     pub status: TicketStatusView,
     /// The order holding or owning it, or null.
-    #[schema(required = true)]
+    #[schema(value_type = Option<Id>, required = true)]
     pub order_id: Option<String>,
 }
 
@@ -69,6 +93,7 @@ pub struct TicketView {
 #[schema(as = OrderTicket)]
 pub struct OrderTicketView {
     /// The ticket's id.
+    #[schema(value_type = Id)]
     pub id: String,
     /// Its title.
     pub title: String,
@@ -88,10 +113,12 @@ pub struct OrderTicketView {
 #[schema(as = Order)]
 pub struct OrderView {
     /// Opaque id.
+    #[schema(value_type = Id)]
     pub id: String,
     /// Where it stands.
     pub status: OrderStatusView,
     /// The buyer's id.
+    #[schema(value_type = Id)]
     pub user_id: String,
     /// When an unpaid hold lapses (RFC 3339, UTC).
     #[schema(format = DateTime)]
@@ -108,9 +135,60 @@ pub struct OrderView {
 #[schema(as = Payment)]
 pub struct PaymentView {
     /// Opaque id.
+    #[schema(value_type = Id)]
     pub id: String,
     /// The order it paid.
+    #[schema(value_type = Id)]
     pub order_id: String,
+}
+
+/// `{id, email, token}` after signup or signin.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    /// The account's id.
+    #[schema(value_type = Id)]
+    pub id: String,
+    /// Its email.
+    pub email: String,
+    /// The session token (also set as the `session` cookie).
+    pub token: String,
+}
+
+/// `{id, email}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// The account's id.
+    #[schema(value_type = Id)]
+    pub id: String,
+    /// Its email.
+    pub email: String,
+}
+
+/// `{"currentUser": {id, email} | null}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentUser {
+    /// The signed-in user, or null.
+    #[serde(rename = "currentUser")]
+    #[schema(required = true)]
+    pub current_user: Option<UserView>,
+}
+
+/// One error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorItem {
+    /// What went wrong.
+    pub message: String,
+    /// The input field, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// `{"errors": [{message, field?}]}`: every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// One entry per problem (per invalid field for validation errors).
+    #[schema(min_items = 1)]
+    pub errors: Vec<ErrorItem>,
 }
 
 /// A ticket as the contract shows it.

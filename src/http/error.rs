@@ -1,7 +1,7 @@
 //! The HTTP layer's one error enum, and the only place errors become status
 //! codes and the contract's `{"errors": [{"message", "field"}]}` body.
 
-use super::openapi::{ErrorBody, ErrorItem};
+use crate::views::{ErrorBody, ErrorItem};
 use warp::http::StatusCode;
 use warp::Reply;
 

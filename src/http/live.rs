@@ -73,9 +73,13 @@ fn socket_config() -> WebSocketConfig {
 
 /// Answers the upgrade (101) and runs the session once the connection is
 /// handed over. `permit` is the connection's slot, held until the session ends.
-#[utoipa::path(get, path = "/api/tickets/live", tag = "tickets",
+#[utoipa::path(get, path = "/api/tickets/live", tag = "tickets", operation_id = "liveTickets",
     description = "WebSocket. On connect: `{\"type\":\"snapshot\",\"tickets\":[Ticket]}`; then every committed change as `{\"type\":\"ticket\",\"ticket\":Ticket}` and deletions as `{\"type\":\"deleted\",\"id\":...}`, in commit order. A client that falls behind gets a fresh snapshot.",
-    responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 400, description = "Not a valid WebSocket upgrade", body = super::openapi::ErrorBody)))]
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "An upgrade without Sec-WebSocket-Key or version 13", body = crate::views::ErrorBody),
+        (status = 404, description = "Not an upgrade (no `Upgrade: websocket`): no such route", body = crate::views::ErrorBody)
+    ))]
 pub fn accept(
     mut req: Request<Incoming>,
     core: Arc<Core>,

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod inputs;
 pub mod limits;
 pub mod live;
 pub mod openapi;
@@ -129,7 +130,7 @@ async fn dispatch(state: Arc<State>, mut req: ApiRequest) -> Reply {
 }
 
 /// `GET /healthz`: 200 while storage takes writes, else 503.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "health",
     responses(
         (status = 200, description = "Serving, and storage takes writes", body = serde_json::Value),
         (status = 503, description = "Storage cannot take writes (reads go on)", body = serde_json::Value)
@@ -146,7 +147,7 @@ pub fn health(state: &State) -> warp::reply::Response {
 }
 
 /// `GET /metrics`: Prometheus text.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub fn metrics_page(state: &State) -> warp::reply::Response {
     let body = crate::metrics::render(&state.core, state.tickets.running());

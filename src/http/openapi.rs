@@ -1,109 +1,22 @@
 //! The OpenAPI 3.1 document (`GET /api/openapi.json`), generated from the
-//! handlers' `#[utoipa::path]` annotations and the typed views they
-//! serialise, and Swagger UI at `/api/docs/`, served from the binary.
+//! handlers' `#[utoipa::path]` annotations, the typed inputs they parse
+//! (`inputs`) and the typed views they serialise (`crate::views`), and
+//! Swagger UI at `/api/docs/`, served from the binary.
 
 use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
-use utoipa::{IntoResponses, OpenApi, ToSchema};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi};
 use warp::http::{HeaderValue, StatusCode};
 use warp::Reply as _;
 
 use super::error::ApiError;
+use super::inputs::{OrderBody, PaymentBody, SigninBody, SignupBody, TicketBody};
 use super::{orders, payments, tickets, users};
 use crate::views::{
-    OrderStatusView, OrderTicketView, OrderView, PaymentView, TicketStatusView, TicketView,
+    CurrentUser, ErrorBody, ErrorItem, Id, OrderStatusView, OrderTicketView, OrderView,
+    PaymentView, Session, TicketStatusView, TicketView, UserView,
 };
-
-/// `{email, password}` for signup and signin.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Credentials {
-    /// An email address (trimmed, compared case-insensitively).
-    email: String,
-    /// 8 to 72 bytes.
-    password: String,
-}
-
-/// `{title, price, date?}` to sell or edit a ticket.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TicketInput {
-    /// 1 to 200 characters after trimming.
-    title: String,
-    /// A number or numeric string, above 0, at most 1,000,000, two decimals.
-    #[schema(value_type = f64, example = 12.5)]
-    price: serde_json::Value,
-    /// RFC 3339, or null.
-    #[schema(format = DateTime)]
-    date: Option<String>,
-}
-
-/// `{ticketId}` to reserve.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct OrderInput {
-    /// The ticket to hold.
-    #[schema(rename = "ticketId")]
-    ticket_id: String,
-}
-
-/// `{orderId, token}` to pay.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PaymentInput {
-    /// The order to pay.
-    #[schema(rename = "orderId")]
-    order_id: String,
-    /// A card token: `tok_visa` succeeds, `tok_chargeDeclined` is declined.
-    token: String,
-}
-
-/// `{id, email, token}` after signup or signin.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Session {
-    /// The account's id.
-    pub id: String,
-    /// Its email.
-    pub email: String,
-    /// The session token (also set as the `session` cookie).
-    pub token: String,
-}
-
-/// `{id, email}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserView {
-    /// The account's id.
-    pub id: String,
-    /// Its email.
-    pub email: String,
-}
-
-/// `{"currentUser": {id, email} | null}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CurrentUser {
-    /// The signed-in user, or null.
-    #[serde(rename = "currentUser")]
-    #[schema(required = true)]
-    pub current_user: Option<UserView>,
-}
-
-/// One error.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorItem {
-    /// What went wrong.
-    pub message: String,
-    /// The input field, for validation errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-/// `{"errors": [{message, field?}]}`: every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// One entry per problem (per invalid field for validation errors).
-    pub errors: Vec<ErrorItem>,
-}
 
 /// The refusals every state-changing route can answer, listed once.
 #[derive(IntoResponses)]
@@ -165,6 +78,7 @@ pub enum BodilessWriteRefusals {
         swagger,
     ),
     components(schemas(
+        Id,
         TicketView,
         TicketStatusView,
         OrderView,
@@ -176,13 +90,44 @@ pub enum BodilessWriteRefusals {
         CurrentUser,
         ErrorBody,
         ErrorItem,
-        Credentials,
-        TicketInput,
-        OrderInput,
-        PaymentInput
-    ))
+        SignupBody,
+        SigninBody,
+        TicketBody,
+        OrderBody,
+        PaymentBody
+    )),
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
+
+/// Adds the two ways to present a session, which the routes' `security`
+/// refer to: `bearerAuth` and `cookieAuth`.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "`Authorization: Bearer <token>`, the `token` of signup or signin (an HS256 JWT).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookieAuth",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                super::auth::COOKIE,
+                "The `session` cookie set by signup and signin. A POST, PUT or DELETE that carries it with an `Origin` other than the server's own is refused (403).",
+            ))),
+        );
+    }
+}
 
 /// The document as JSON, built once.
 pub fn document() -> &'static str {
@@ -195,7 +140,7 @@ pub fn document() -> &'static str {
 }
 
 /// `GET /api/openapi.json`.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", operation_id = "openapiDocument",
     responses((status = 200, description = "This document", body = serde_json::Value)))]
 pub fn json() -> warp::reply::Response {
     let mut res = warp::reply::with_status(document(), StatusCode::OK).into_response();
@@ -205,7 +150,7 @@ pub fn json() -> warp::reply::Response {
 }
 
 /// `GET /api/docs/<tail>`: Swagger UI's files, embedded.
-#[utoipa::path(get, path = "/api/docs/{file}", tag = "operations",
+#[utoipa::path(get, path = "/api/docs/{file}", tag = "operations", operation_id = "swaggerUi",
     params(("file" = String, Path, description = "A Swagger UI file; empty for its page")),
     responses((status = 200, description = "Swagger UI", content_type = "text/html", body = String), (status = 404, body = ErrorBody)))]
 pub fn swagger(tail: &str) -> Result<warp::reply::Response, ApiError> {

@@ -1,24 +1,24 @@
 //! `/api/orders`: reserve a ticket, list and read your orders, cancel one.
 
-#[allow(unused_imports)]
-use super::openapi::{BodilessWriteRefusals, ErrorBody, OrderInput, WriteRefusals};
-#[allow(unused_imports)]
-use crate::views::OrderView;
 use warp::http::StatusCode;
 
 use super::error::ApiError;
-use super::request::{ApiRequest, Fields};
-use super::tickets::ticket_id;
+use super::inputs::OrderBody;
+use super::openapi::{BodilessWriteRefusals, WriteRefusals};
+use super::request::ApiRequest;
 use super::{reply, Reply, State};
 use crate::domain::OrderId;
+use crate::views::{ErrorBody, Id, OrderView};
 
 /// The order id in the path (404 when it cannot be one).
-pub fn order_id(s: &str) -> Result<OrderId, ApiError> {
+fn order_id(s: &str) -> Result<OrderId, ApiError> {
     s.parse().map_err(|()| ApiError::NotFound)
 }
 
 /// POST `/api/orders` `{ticketId}` → 201 order in `created`.
-#[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = OrderInput,
+#[utoipa::path(post, path = "/api/orders", tag = "orders", operation_id = "createOrder",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    request_body = OrderBody,
     responses(
         (status = 201, description = "Held until expiresAt", body = OrderView),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
@@ -28,13 +28,7 @@ pub fn order_id(s: &str) -> Result<OrderId, ApiError> {
     ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let body = req.json()?;
-    let mut f = Fields::new(&body);
-    let ticket = f
-        .string("ticketId", "TicketId must be provided")
-        .map(str::to_owned);
-    f.finish()?;
-    let ticket = ticket_id(ticket.expect("checked").trim())?;
+    let ticket = req.json::<OrderBody>()?.validate()?;
     let order = state.orders.reserve(ticket, caller.user_id).await?;
     Ok(reply::json(
         StatusCode::CREATED,
@@ -43,7 +37,8 @@ pub async fn create(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/orders` → the caller's orders, newest first.
-#[utoipa::path(get, path = "/api/orders", tag = "orders",
+#[utoipa::path(get, path = "/api/orders", tag = "orders", operation_id = "listOrders",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses(
         (status = 200, description = "Your orders, newest first", body = [OrderView]),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody)
@@ -56,8 +51,9 @@ pub async fn list(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/orders/:id` → 200 order.
-#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", operation_id = "getOrder",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(("id" = Id, Path, description = "Order id (any other shape is no such order: 404)")),
     responses(
         (status = 200, description = "The order", body = OrderView),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
@@ -70,8 +66,9 @@ pub async fn show(state: &State, req: ApiRequest, id: &str) -> Reply {
 }
 
 /// DELETE `/api/orders/:id` → 204, the order cancelled, the ticket free.
-#[utoipa::path(delete, path = "/api/orders/{id}", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
+#[utoipa::path(delete, path = "/api/orders/{id}", tag = "orders", operation_id = "cancelOrder",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(("id" = Id, Path, description = "Order id (any other shape is no such order: 404)")),
     responses(
         (status = 204, description = "Cancelled; the ticket is available again"),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),

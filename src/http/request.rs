@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::error::Category;
 use serde_json::{Map, Value};
 use warp::http::{HeaderMap, Method};
 
@@ -86,25 +88,44 @@ impl ApiRequest {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Reads the body as a JSON object. An empty body reads as `{}`; a body
-    /// must be `application/json` (415), valid JSON (400) and an object (400).
-    pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Map::new());
-        }
-        if !self.is_json() {
+    /// Parses the body, a JSON object, into `T`. An empty body reads as
+    /// `{}`; a body must be `application/json` (415), valid JSON (400) and
+    /// an object (400: a derived struct would also read an array, by
+    /// position). `T`'s fields are expected never to fail on a wrong JSON
+    /// type (see `inputs`), so serde's messages only ever describe JSON
+    /// that is malformed.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else if !self.is_json() {
             return Err(ApiError::UnsupportedMediaType);
+        } else {
+            &self.body
+        };
+        let malformed = |e: serde_json::Error| match e.classify() {
+            // Only a field given twice: every field reads any JSON type.
+            Category::Data => ApiError::BadRequest(format!("Body is invalid: {e}")),
+            _ => ApiError::BadRequest(format!("Body is not valid JSON: {e}")),
+        };
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(match serde_json::from_slice::<IgnoredAny>(body) {
+                Ok(_) => ApiError::BadRequest("Body must be a JSON object".into()),
+                Err(e) => malformed(e),
+            });
         }
-        match serde_json::from_slice::<Value>(&self.body) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(ApiError::BadRequest("Body must be a JSON object".into())),
-            Err(e) => Err(ApiError::BadRequest(format!("Body is not valid JSON: {e}"))),
-        }
+        serde_json::from_slice(body).map_err(malformed)
     }
 
-    /// The body's bytes.
-    pub fn body(&self) -> &[u8] {
-        &self.body
+    /// Parses the query parameters into `T`, whose fields are optional
+    /// strings (the last value of a parameter given twice wins).
+    pub fn query<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let params: Map<String, Value> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        serde_json::from_value(Value::Object(params))
+            .map_err(|e| ApiError::BadRequest(format!("Query is not valid: {e}")))
     }
 
     /// `application/json`, with or without parameters such as `charset`.
@@ -155,60 +176,4 @@ fn decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Typed field extraction from a JSON body, collecting one error per field.
-pub struct Fields<'a> {
-    map: &'a Map<String, Value>,
-    errors: Vec<(&'static str, String)>,
-}
-
-impl<'a> Fields<'a> {
-    /// Starts reading `map`.
-    pub fn new(map: &'a Map<String, Value>) -> Self {
-        Fields {
-            map,
-            errors: Vec::new(),
-        }
-    }
-
-    /// The raw value of `name`.
-    pub fn raw(&self, name: &str) -> Option<&'a Value> {
-        self.map.get(name)
-    }
-
-    /// A required string; `message` when missing, empty or not a string.
-    pub fn string(&mut self, name: &'static str, message: &str) -> Option<&'a str> {
-        match self.map.get(name) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
-            _ => {
-                self.errors.push((name, message.to_owned()));
-                None
-            }
-        }
-    }
-
-    /// Parses a value with `parse`, recording its domain error.
-    pub fn parse<T>(&mut self, result: Result<T, crate::domain::DomainError>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(crate::domain::DomainError::Invalid { field, message }) => {
-                self.errors.push((field, message.to_owned()));
-                None
-            }
-            Err(other) => {
-                self.errors.push(("", other.to_string()));
-                None
-            }
-        }
-    }
-
-    /// `Ok` when no field failed, else the 400 listing each failure.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Invalid(self.errors))
-        }
-    }
 }

@@ -1,64 +1,25 @@
 //! `/api/tickets`: sell, list, read, edit and delete tickets.
 
-#[allow(unused_imports)]
-use super::openapi::{BodilessWriteRefusals, ErrorBody, TicketInput, WriteRefusals};
-#[allow(unused_imports)]
-use crate::views::TicketView;
 use warp::http::StatusCode;
 
 use super::error::ApiError;
-use super::request::{ApiRequest, Fields};
+use super::inputs::{TicketBody, TicketQuery};
+use super::openapi::{BodilessWriteRefusals, WriteRefusals};
+use super::request::ApiRequest;
 use super::{reply, Reply, State};
 use crate::actors::ticket::{Delete, Edit};
-use crate::actors::TicketFilter;
-use crate::domain::{EventDate, Price, TicketId, Title};
-
-/// Default and largest page sizes.
-const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
-
-/// Title, price and date from a create or edit body.
-fn ticket_fields(req: &ApiRequest) -> Result<(Title, Price, EventDate), ApiError> {
-    let body = req.json()?;
-    let mut f = Fields::new(&body);
-    let title = match f.raw("title") {
-        Some(serde_json::Value::String(s)) => f.parse(Title::parse(s)),
-        _ => f.parse(Title::parse("")),
-    };
-    let price = f.parse(price_literal(req).and_then(|raw| Price::from_json_literal(&raw)));
-    let date = f.parse(EventDate::from_json(f.raw("date")));
-    f.finish()?;
-    Ok((
-        title.expect("checked"),
-        price.expect("checked"),
-        date.expect("checked"),
-    ))
-}
-
-/// The literal JSON text of the body's `price`, as the client wrote it.
-fn price_literal(req: &ApiRequest) -> Result<String, crate::domain::DomainError> {
-    #[derive(serde::Deserialize)]
-    struct PriceOnly<'a> {
-        #[serde(borrow)]
-        price: Option<&'a serde_json::value::RawValue>,
-    }
-    serde_json::from_slice::<PriceOnly>(req.body())
-        .ok()
-        .and_then(|p| p.price)
-        .map(|raw| raw.get().to_owned())
-        .ok_or(crate::domain::DomainError::Invalid {
-            field: "price",
-            message: "Price must be greater than 0",
-        })
-}
+use crate::domain::TicketId;
+use crate::views::{ErrorBody, Id, TicketView};
 
 /// The ticket id in the path (404 when it cannot be one).
-pub fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
+fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
     s.parse().map_err(|()| ApiError::NotFound)
 }
 
 /// POST `/api/tickets` → 201 ticket.
-#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = TicketInput,
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets", operation_id = "createTicket",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    request_body = TicketBody,
     responses(
         (status = 201, description = "On sale", body = TicketView),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
@@ -67,7 +28,7 @@ pub fn ticket_id(s: &str) -> Result<TicketId, ApiError> {
     ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let (title, price, date) = ticket_fields(&req)?;
+    let (title, price, date) = req.json::<TicketBody>()?.validate()?;
     let ticket = state
         .tickets
         .create(caller.user_id, title, price, date)
@@ -79,44 +40,25 @@ pub async fn create(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/tickets[?status=any&limit=&after=]` → 200 array, oldest first.
-#[utoipa::path(get, path = "/api/tickets", tag = "tickets",
-    params(
-        ("status" = Option<String>, Query, description = "any for every ticket; by default only available ones"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
-        ("after" = Option<String>, Query, description = "The page starts after this ticket id"),
-    ),
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets", operation_id = "listTickets",
+    params(TicketQuery),
     responses(
         (status = 200, description = "Tickets, oldest first", body = [TicketView]),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody)
     ))]
 pub async fn list(state: &State, req: ApiRequest) -> Reply {
-    let filter = match req.query.get("status").map(String::as_str) {
-        None | Some("") | Some("available") => TicketFilter::Available,
-        Some("any") => TicketFilter::Any,
-        Some(_) => return Err(ApiError::field("status", "Status must be available or any")),
-    };
-    let limit = match req.query.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(ApiError::field("limit", "Limit must be 1 to 1000")),
-        },
-    };
-    let after = match req.query.get("after").filter(|a| !a.is_empty()) {
-        None => None,
-        Some(a) => Some(
-            a.parse::<TicketId>()
-                .map_err(|()| ApiError::field("after", "After must be a ticket id"))?,
-        ),
-    };
-    let tickets = state.core.read_model.tickets(filter, after, limit);
+    let page = req.query::<TicketQuery>()?.validate()?;
+    let tickets = state
+        .core
+        .read_model
+        .tickets(page.filter, page.after, page.limit);
     let body: Vec<_> = tickets.iter().map(crate::views::ticket).collect();
     Ok(reply::json(StatusCode::OK, &body))
 }
 
 /// GET `/api/tickets/:id` → 200 ticket | 404.
-#[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets",
-    params(("id" = String, Path, description = "Ticket id")),
+#[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets", operation_id = "getTicket",
+    params(("id" = Id, Path, description = "Ticket id (any other shape is no such ticket: 404)")),
     responses(
         (status = 200, description = "The ticket", body = TicketView),
         (status = 404, description = "No such id", body = ErrorBody)
@@ -131,8 +73,10 @@ pub async fn show(state: &State, id: &str) -> Reply {
 }
 
 /// PUT `/api/tickets/:id` → 200 ticket.
-#[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets", request_body = TicketInput,
-    params(("id" = String, Path, description = "Ticket id")),
+#[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets", operation_id = "updateTicket",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    request_body = TicketBody,
+    params(("id" = Id, Path, description = "Ticket id (any other shape is no such ticket: 404)")),
     responses(
         (status = 200, description = "Edited", body = TicketView),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
@@ -147,7 +91,7 @@ pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
     if current.seller != caller.user_id {
         return Err(ApiError::Unauthorized);
     }
-    let (title, price, date) = ticket_fields(&req)?;
+    let (title, price, date) = req.json::<TicketBody>()?.validate()?;
     let edit = Edit {
         by: caller.user_id,
         title,
@@ -159,8 +103,9 @@ pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
 }
 
 /// DELETE `/api/tickets/:id` → 204.
-#[utoipa::path(delete, path = "/api/tickets/{id}", tag = "tickets",
-    params(("id" = String, Path, description = "Ticket id")),
+#[utoipa::path(delete, path = "/api/tickets/{id}", tag = "tickets", operation_id = "deleteTicket",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(("id" = Id, Path, description = "Ticket id (any other shape is no such ticket: 404)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),

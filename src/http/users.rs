@@ -1,16 +1,15 @@
 //! `/api/users`: signup, signin, signout, currentuser.
 
-#[allow(unused_imports)]
-use super::openapi::{BodilessWriteRefusals, Credentials, ErrorBody, WriteRefusals};
-use super::openapi::{CurrentUser, Session, UserView};
 use serde_json::json;
 use warp::http::StatusCode;
 
 use super::error::ApiError;
-use super::request::{ApiRequest, Fields};
+use super::inputs::{SigninBody, SignupBody};
+use super::openapi::{BodilessWriteRefusals, WriteRefusals};
+use super::request::ApiRequest;
 use super::{reply, Reply, State};
 use crate::actors::users::{FindByEmail, Register};
-use crate::domain::{Email, Password};
+use crate::views::{CurrentUser, ErrorBody, Session, UserView};
 
 /// The address the per-address limit counts: the TCP peer, or, behind a
 /// trusted reverse proxy (`limits.trust_forwarded_for`), the address that
@@ -28,7 +27,8 @@ fn client_key(state: &State, req: &ApiRequest) -> std::net::IpAddr {
 }
 
 /// POST `/api/users/signup` `{email, password}` → 201 `{id, email, token}` + cookie.
-#[utoipa::path(post, path = "/api/users/signup", tag = "users", request_body = Credentials,
+#[utoipa::path(post, path = "/api/users/signup", tag = "users", operation_id = "signup",
+    request_body = SignupBody,
     responses(
         (status = 201, description = "Signed up; sets the session cookie", body = Session),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
@@ -37,17 +37,7 @@ fn client_key(state: &State, req: &ApiRequest) -> std::net::IpAddr {
     ))]
 pub async fn signup(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(state, &req))?;
-    let body = req.json()?;
-    let mut f = Fields::new(&body);
-    let email = f
-        .string("email", "Email must be valid")
-        .and_then(|s| f.parse(Email::parse(s)));
-    let password = match f.raw("password") {
-        Some(serde_json::Value::String(s)) => f.parse(Password::parse(s)),
-        _ => f.parse(Password::parse("")),
-    };
-    f.finish()?;
-    let (email, password) = (email.expect("checked"), password.expect("checked"));
+    let (email, password) = req.json::<SignupBody>()?.validate()?;
 
     // Cheap refusal before paying for a hash; Register checks again.
     if state
@@ -85,7 +75,8 @@ fn signed_in(state: &State, user: &crate::domain::User, status: StatusCode) -> R
 }
 
 /// POST `/api/users/signin` `{email, password}` → 200 `{id, email, token}` + cookie.
-#[utoipa::path(post, path = "/api/users/signin", tag = "users", request_body = Credentials,
+#[utoipa::path(post, path = "/api/users/signin", tag = "users", operation_id = "signin",
+    request_body = SigninBody,
     responses(
         (status = 200, description = "Signed in; sets the session cookie", body = Session),
         (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
@@ -94,15 +85,7 @@ fn signed_in(state: &State, user: &crate::domain::User, status: StatusCode) -> R
     ))]
 pub async fn signin(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(state, &req))?;
-    let body = req.json()?;
-    let mut f = Fields::new(&body);
-    let email = f.string("email", "Email must be valid").map(str::to_owned);
-    let password = f
-        .string("password", "You must supply a password")
-        .map(str::to_owned);
-    f.finish()?;
-    let (email, password) = (email.expect("checked"), password.expect("checked"));
-    let email = Email::parse(&email)?;
+    let (email, password) = req.json::<SigninBody>()?.validate()?;
 
     // Charged before the check, refunded on success: concurrent guesses
     // cannot all pass, and a locked email refuses even the right password.
@@ -123,7 +106,8 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// POST `/api/users/signout` → 200 `{}`, cookie cleared, session revoked.
-#[utoipa::path(post, path = "/api/users/signout", tag = "users",
+#[utoipa::path(post, path = "/api/users/signout", tag = "users", operation_id = "signout",
+    security(("bearerAuth" = []), ("cookieAuth" = []), ()),
     responses(
         (status = 200, description = "Signed out; the cookie is cleared and the session revoked", body = serde_json::Value),
         BodilessWriteRefusals
@@ -142,7 +126,8 @@ pub async fn signout(state: &State, req: ApiRequest) -> Reply {
 }
 
 /// GET `/api/users/currentuser` → `{"currentUser": {id, email} | null}`.
-#[utoipa::path(get, path = "/api/users/currentuser", tag = "users",
+#[utoipa::path(get, path = "/api/users/currentuser", tag = "users", operation_id = "currentUser",
+    security(("bearerAuth" = []), ("cookieAuth" = []), ()),
     responses(
         (status = 200, description = "Who is signed in", body = CurrentUser)
     ))]
