@@ -40,10 +40,14 @@ impl Email {
     }
 }
 
-/// A password of 8 to 72 bytes: bcrypt reads at most 72, so longer ones are
-/// refused rather than silently truncated.
+/// A password of 8 to 72 bytes, not all whitespace, taken as written (never
+/// trimmed): bcrypt reads at most 72 bytes, so longer ones are refused
+/// rather than silently truncated.
 #[derive(Clone)]
 pub struct Password(String);
+
+/// The most bytes of a password bcrypt reads.
+pub const MAX_PASSWORD_BYTES: usize = 72;
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,16 +56,22 @@ impl std::fmt::Debug for Password {
 }
 
 impl Password {
-    /// Checks the length in bytes.
+    /// Checks the length in bytes, and that something besides whitespace
+    /// is there.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        if (8..=72).contains(&raw.len()) {
-            Ok(Password(raw.to_owned()))
-        } else {
-            Err(DomainError::Invalid {
+        if !(8..=MAX_PASSWORD_BYTES).contains(&raw.len()) {
+            return Err(DomainError::Invalid {
                 field: "password",
                 message: "Password must be between 8 and 72 bytes",
-            })
+            });
         }
+        if raw.chars().all(char::is_whitespace) {
+            return Err(DomainError::Invalid {
+                field: "password",
+                message: "Password must not be blank",
+            });
+        }
+        Ok(Password(raw.to_owned()))
     }
 
     /// The secret itself, for hashing only.
@@ -230,6 +240,12 @@ mod tests {
         assert!(Password::parse(&"a".repeat(73)).is_err());
         // 25 three-byte characters are 75 bytes.
         assert!(Password::parse(&"€".repeat(25)).is_err());
+        assert!(Password::parse(&" ".repeat(8)).is_err());
+        assert!(Password::parse("\u{3000}\u{3000}\u{3000}").is_err());
+        assert_eq!(
+            Password::parse("  pass word  ").unwrap().expose(),
+            "  pass word  "
+        );
         assert_eq!(
             format!("{:?}", Password::parse("secret-pass").unwrap()),
             "Password(..)"
