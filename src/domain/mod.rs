@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod invisible;
 pub mod order;
 pub mod ticket;
 pub mod time;

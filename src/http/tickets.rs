@@ -35,7 +35,8 @@ fn ticket_fields(req: &ApiRequest) -> Result<(Title, Price, EventDate), ApiError
     ))
 }
 
-/// The literal JSON text of the body's `price`, as the client wrote it.
+/// The literal JSON text of the body's `price`, as the client wrote it
+/// (missing or `null`: required).
 fn price_literal(req: &ApiRequest) -> Result<String, crate::domain::DomainError> {
     #[derive(serde::Deserialize)]
     struct PriceOnly<'a> {
@@ -48,7 +49,7 @@ fn price_literal(req: &ApiRequest) -> Result<String, crate::domain::DomainError>
         .map(|raw| raw.get().to_owned())
         .ok_or(crate::domain::DomainError::Invalid {
             field: "price",
-            message: "Price must be greater than 0",
+            message: "Price is required",
         })
 }
 

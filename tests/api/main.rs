@@ -11,6 +11,7 @@ mod bad_input;
 mod concurrency;
 mod csrf;
 mod expiry;
+mod input_rules;
 mod live;
 mod metrics;
 mod openapi;
