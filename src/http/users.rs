@@ -98,8 +98,8 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
     let body = req.json()?;
     let mut f = Fields::new(&body);
     let email = f.string("email", "Email must be valid").map(str::to_owned);
-    // Taken as written, as signup takes it: trimming here would lock out
-    // passwords with spaces at an end.
+    // Taken as written, as signup takes it: only a missing or empty one is
+    // missing (one of spaces is compared like any other, not refused).
     let password = match f.raw("password") {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => f.parse(Err(DomainError::Invalid {
