@@ -13,7 +13,7 @@ use crate::actors::{Core, OrderSupervisor, ReadModel, Sessions, TicketSupervisor
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::IdGenerator;
-use crate::http::auth::Tokens;
+use crate::http::auth::{OriginPolicy, Tokens};
 use crate::http::limits::RateLimit;
 use crate::http::passwords::Passwords;
 use crate::http::server::ConnectionLimits;
@@ -205,6 +205,10 @@ impl App {
                 auth_per_addr: RateLimit::per_minute(settings.limits.auth_per_addr),
                 failed_signins: RateLimit::per_minute(settings.limits.failed_signins_per_email),
                 trust_forwarded_for: settings.limits.trust_forwarded_for,
+            },
+            origin: OriginPolicy {
+                https: settings.server.secure_cookies,
+                trust_proxy: settings.limits.trust_forwarded_for,
             },
         });
 

@@ -32,7 +32,8 @@ pub struct Settings {
 pub struct ServerSettings {
     /// Listen address; port 0 picks a free port.
     pub addr: SocketAddr,
-    /// Mark the session cookie `Secure` (the server is reached over HTTPS).
+    /// Browsers reach the server over HTTPS (TLS terminated in front): mark
+    /// the session cookie `Secure`, and take `https` as its own scheme.
     pub secure_cookies: bool,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
@@ -83,7 +84,8 @@ pub struct LimitSettings {
     /// Signins plus signups from one client address per minute before 429.
     pub auth_per_addr: u32,
     /// Behind a reverse proxy: count the address it appends to
-    /// `X-Forwarded-For` instead of the proxy's own.
+    /// `X-Forwarded-For` instead of the proxy's own, and take its
+    /// `X-Forwarded-Host` and `X-Forwarded-Proto` as the browser's.
     pub trust_forwarded_for: bool,
 }
 

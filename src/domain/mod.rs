@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod invisible;
 pub mod order;
 pub mod ticket;
 pub mod time;
@@ -16,4 +17,4 @@ pub use order::{Order, OrderStatus, OrderTicket, Payment};
 pub use ticket::{Changes, Seat, Ticket, TicketStatus};
 pub use time::Timestamp;
 pub use user::User;
-pub use values::{Email, EventDate, Password, Price, Title};
+pub use values::{Email, EventDate, Password, Price, Title, MAX_PASSWORD_BYTES};

@@ -1,12 +1,20 @@
 //! Who is calling: HS256 session tokens (in the `session` cookie or an
 //! `Authorization: Bearer` header), their revocation, the cross-origin check
 //! for cookie-authenticated writes (password hashing is in `passwords`).
+//!
+//! The cross-origin check compares the browser's `Origin` with the origin
+//! it used to reach us, in scheme, host and port: the host is the request's
+//! authority (HTTP/1 `Host`, HTTP/2 `:authority`), the scheme `https` when
+//! a TLS terminator serves us (`server.secure_cookies`) and `http`
+//! otherwise, and behind a trusted proxy its `X-Forwarded-Host` and
+//! `X-Forwarded-Proto` say both.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use warp::http::uri::Authority;
 use warp::http::Method;
 
 use super::error::ApiError;
@@ -189,10 +197,44 @@ fn session_cookie(req: &ApiRequest) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
+/// What the server's own origin is made of, from its settings: the scheme
+/// browsers use to reach it, and whether a reverse proxy's word on the
+/// browser's host and scheme counts.
+#[derive(Debug, Clone, Copy)]
+pub struct OriginPolicy {
+    /// Browsers reach the server over HTTPS, through a TLS terminator in
+    /// front (`server.secure_cookies`): its own scheme is `https`, not the
+    /// `http` it is spoken to in.
+    pub https: bool,
+    /// A trusted reverse proxy is in front (`limits.trust_forwarded_for`):
+    /// the last entries of its `X-Forwarded-Host` and `X-Forwarded-Proto`
+    /// are the host and scheme the browser used. Otherwise those headers
+    /// are the client's word and are ignored.
+    pub trust_proxy: bool,
+}
+
+impl OriginPolicy {
+    /// The origin the browser used to reach us, as far as `req` shows it.
+    fn own_origin(self, req: &ApiRequest) -> Option<Origin> {
+        let forwarded = |name: &str| {
+            self.trust_proxy
+                .then(|| req.header(name))
+                .flatten()
+                .and_then(|v| v.rsplit(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let default_scheme = if self.https { "https" } else { "http" };
+        let scheme = forwarded("x-forwarded-proto").unwrap_or(default_scheme);
+        let authority = forwarded("x-forwarded-host").or_else(|| req.authority())?;
+        Origin::new(scheme, authority)
+    }
+}
+
 /// Refuses (403) a state-changing request that carries the session cookie
-/// and an `Origin` other than the one the browser used to reach us (`Host`,
-/// or `X-Forwarded-Host` behind a proxy).
-pub fn check_origin(req: &ApiRequest) -> Result<(), ApiError> {
+/// and an `Origin` other than the one the browser used to reach us: same
+/// scheme, host and port (see [`OriginPolicy`]).
+pub fn check_origin(req: &ApiRequest, policy: OriginPolicy) -> Result<(), ApiError> {
     let writes = matches!(
         req.method,
         Method::POST | Method::PUT | Method::DELETE | Method::PATCH
@@ -203,39 +245,59 @@ pub fn check_origin(req: &ApiRequest) -> Result<(), ApiError> {
     let Some(origin) = req.header("origin") else {
         return Ok(());
     };
-    let own = req
-        .header("x-forwarded-host")
-        .and_then(|h| h.split(',').next())
-        .or_else(|| req.header("host"))
-        .map(|h| h.trim().to_ascii_lowercase());
-    match (origin_authority(origin), own) {
-        (Some(theirs), Some(ours)) if strip_default_port(&theirs) == strip_default_port(&ours) => {
-            Ok(())
-        }
+    match (Origin::from_header(origin), policy.own_origin(req)) {
+        (Some(theirs), Some(ours)) if theirs == ours => Ok(()),
         _ => Err(ApiError::CrossOrigin),
     }
 }
 
-/// `host[:port]` of an `Origin` value (`null` and garbage give `None`).
-fn origin_authority(origin: &str) -> Option<String> {
-    let (scheme, rest) = origin.trim().split_once("://")?;
-    if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains('/') {
-        return None;
-    }
-    let default = if scheme == "https" { ":443" } else { ":80" };
-    let rest = rest.to_ascii_lowercase();
-    Some(
-        rest.strip_suffix(default)
-            .map(str::to_owned)
-            .unwrap_or(rest),
-    )
+/// A web origin: scheme, lower-cased host, and port (the scheme's default
+/// when none is written, so `http://a` and `http://a:80` are one origin).
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    https: bool,
+    host: String,
+    port: u16,
 }
 
-fn strip_default_port(authority: &str) -> &str {
-    authority
-        .strip_suffix(":80")
-        .or_else(|| authority.strip_suffix(":443"))
-        .unwrap_or(authority)
+impl Origin {
+    /// From an `Origin` header: `scheme://host[:port]` and nothing else
+    /// (`null`, paths, user info and other schemes give `None`).
+    fn from_header(value: &str) -> Option<Self> {
+        let (scheme, authority) = value.trim().split_once("://")?;
+        Self::new(scheme, authority)
+    }
+
+    /// From a scheme (`http` or `https`) and an authority (`host[:port]`).
+    fn new(scheme: &str, authority: &str) -> Option<Self> {
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        if authority.contains(['@', '/', '?', '#']) {
+            return None;
+        }
+        let authority: Authority = authority.parse().ok()?;
+        let host = authority.host();
+        // `Authority` takes `a:port` and `a:` too; a port is digits or absent.
+        let port = match &authority.as_str()[host.len()..] {
+            "" if https => 443,
+            "" => 80,
+            written => {
+                let digits = written.strip_prefix(':')?;
+                if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                digits.parse().ok()?
+            }
+        };
+        Some(Origin {
+            https,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -243,17 +305,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origins_compare_by_authority_with_default_ports() {
-        assert_eq!(
-            origin_authority("http://localhost:3000").as_deref(),
-            Some("localhost:3000")
-        );
-        assert_eq!(
-            origin_authority("https://Example.com:443").as_deref(),
-            Some("example.com")
-        );
-        assert_eq!(origin_authority("null"), None);
-        assert_eq!(origin_authority("ftp://x"), None);
-        assert_eq!(strip_default_port("example.com:80"), "example.com");
+    fn origins_compare_scheme_host_and_port_with_default_ports() {
+        let o = |v: &str| Origin::from_header(v);
+        assert_eq!(o("http://Example.com"), o("http://example.com:80"));
+        assert_eq!(o("https://example.com:443"), o("https://example.com"));
+        assert_ne!(o("https://example.com"), o("http://example.com"));
+        assert_ne!(o("http://example.com:443"), o("https://example.com"));
+        assert_ne!(o("http://localhost:3000"), o("http://localhost:3001"));
+        assert_eq!(o("http://[::1]:3000"), Origin::new("http", "[::1]:3000"));
+        for bad in [
+            "null",
+            "ftp://x",
+            "http://",
+            "http://a/",
+            "http://u@a",
+            "http://a:port",
+            "http://a:",
+            "http://a:99999",
+            "http://a:+80",
+            "a",
+        ] {
+            assert_eq!(o(bad), None, "{bad}");
+        }
     }
 }

@@ -48,6 +48,12 @@ impl Text {
     fn non_blank(&self) -> Option<&str> {
         self.0.as_deref().filter(|s| !s.trim().is_empty())
     }
+
+    /// The string when it is not empty (spaces count: a password is taken
+    /// as written).
+    fn non_empty(&self) -> Option<&str> {
+        self.0.as_deref().filter(|s| !s.is_empty())
+    }
 }
 
 /// A price exactly as the client wrote it, a JSON number or a numeric
@@ -153,9 +159,9 @@ pub struct SigninBody {
     /// The account's email, as at signup.
     #[schema(schema_with = email_schema)]
     email: Text,
-    /// The password: any string that is not blank (a wrong one, whatever
-    /// its length, is `Invalid credentials`).
-    #[schema(value_type = String, min_length = 1, pattern = r"[^\s\u0085]", example = "correct horse")]
+    /// The password, taken as written: any string that is not empty (a
+    /// wrong one, blank or over 72 bytes included, is `Invalid credentials`).
+    #[schema(value_type = String, min_length = 1, example = "correct horse")]
     password: Text,
 }
 
@@ -165,7 +171,12 @@ impl SigninBody {
     pub fn validate(self) -> Result<(Email, String), ApiError> {
         let mut p = Problems::default();
         let email = p.check(Email::parse(self.email.or_empty()));
-        let password = p.require(&self.password, "password", "You must supply a password");
+        // Taken as written, as signup takes it: only a missing or empty one
+        // is missing (one of spaces is compared like any other).
+        let password = self
+            .password
+            .non_empty()
+            .or_else(|| p.invalid("password", "You must supply a password"));
         p.finish()?;
         Ok((
             email.expect("checked"),
@@ -177,16 +188,18 @@ impl SigninBody {
 /// `{title, price, date?}` to sell or edit a ticket.
 #[derive(Deserialize, ToSchema)]
 pub struct TicketBody {
-    /// The event's name: 1 to 200 characters after trimming, no control
-    /// characters.
+    /// The event's name: 1 to 200 characters after trimming whitespace and
+    /// invisible characters, no control characters (the pattern names the
+    /// invisible characters of the Basic Multilingual Plane; the server
+    /// also trims the rarer ones beyond it).
     #[schema(
         value_type = String, min_length = 1, max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb][^\u0000-\u001f\u007f-\u009f]*$",
         example = "Concert"
     )]
     title: Text,
     /// Major currency units above 0 and at most 1,000,000, with at most two
-    /// decimals: a JSON number (not in exponent notation) or a numeric
+    /// decimals: a JSON number (exponent notation too) or a numeric
     /// string.
     #[schema(schema_with = price_schema, required = true)]
     price: Option<PriceInput>,
@@ -213,7 +226,7 @@ fn price_schema() -> impl Into<RefOr<Schema>> {
             )),
         )
         .description(Some(
-            "Major currency units above 0 and at most 1,000,000, with at most two decimals: a JSON number (not in exponent notation) or a numeric string.",
+            "Major currency units above 0 and at most 1,000,000, with at most two decimals: a JSON number (exponent notation too: `1e3` is 1000) or a numeric string.",
         ))
         .examples([serde_json::json!(12.5), serde_json::json!("12.50")])
 }
@@ -223,10 +236,10 @@ impl TicketBody {
     pub fn validate(self) -> Result<(Title, Price, EventDate), ApiError> {
         let mut p = Problems::default();
         let title = p.check(Title::parse(self.title.or_empty()));
-        // Absent or null reads as the literal `null`, which the domain
-        // refuses with its own message.
-        let literal = self.price.as_ref().map_or("null", |raw| raw.0.get());
-        let price = p.check(Price::from_json_literal(literal));
+        let price = match &self.price {
+            Some(raw) => p.check(Price::from_json_literal(raw.0.get())),
+            None => p.invalid("price", "Price is required"),
+        };
         let date = p.check(EventDate::from_json(self.date.as_ref()));
         p.finish()?;
         Ok((

@@ -67,6 +67,8 @@ pub struct State {
     pub passwords: Passwords,
     /// Rate limits.
     pub limits: Limits,
+    /// How the cross-origin check tells the server's own origin.
+    pub origin: auth::OriginPolicy,
 }
 
 /// Small response builders.
@@ -103,7 +105,7 @@ pub mod reply {
 
 /// Routes one `/api/` request.
 async fn dispatch(state: Arc<State>, mut req: ApiRequest) -> Reply {
-    auth::check_origin(&req)?;
+    auth::check_origin(&req, state.origin)?;
     let segments = std::mem::take(&mut req.segments);
     let path: Vec<&str> = segments.iter().map(String::as_str).collect();
     let s = &*state;
@@ -184,7 +186,8 @@ pub async fn api(
             remote,
             body,
         )
-        .await?;
+        .await?
+        .with_target_authority(parts.uri.authority().cloned());
         dispatch(state, req).await
     };
     // A bug must cost one request a 500, never the connection.

@@ -1,5 +1,6 @@
 //! One API request as the handlers see it: method, path, query, headers,
-//! client address, and a body read on demand, at most 64 KiB, only as JSON.
+//! authority, client address, and a body read on demand, at most 64 KiB,
+//! only as JSON.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use hyper::body::Incoming;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 use serde_json::{Map, Value};
+use warp::http::uri::Authority;
 use warp::http::{HeaderMap, Method};
 
 use super::error::ApiError;
@@ -31,6 +33,9 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     /// The client's address.
     pub remote: SocketAddr,
+    /// The request target's authority: HTTP/2's `:authority`, or that of an
+    /// HTTP/1 absolute-form target; `None` for the usual HTTP/1 target.
+    target_authority: Option<Authority>,
     body: Bytes,
 }
 
@@ -79,8 +84,25 @@ impl ApiRequest {
             query,
             headers,
             remote,
+            target_authority: None,
             body,
         })
+    }
+
+    /// Sets the target's authority, from the request's URI.
+    pub fn with_target_authority(mut self, authority: Option<Authority>) -> Self {
+        self.target_authority = authority;
+        self
+    }
+
+    /// The authority (`host[:port]`) the client asked for: the target's
+    /// (HTTP/2 requests carry it there and no `Host`; RFC 9112 says an
+    /// absolute-form target wins over `Host` too), else the `Host` header.
+    pub fn authority(&self) -> Option<&str> {
+        self.target_authority
+            .as_ref()
+            .map(Authority::as_str)
+            .or_else(|| self.header("host"))
     }
 
     /// A header as text, if present and printable.

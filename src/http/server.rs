@@ -19,7 +19,7 @@ use std::time::Duration;
 use actix::dev::ArbiterHandle;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
@@ -42,6 +42,22 @@ fn request_id(req: &hyper::Request<Incoming>, core: &Core) -> String {
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{:016x}", core.ids.next()))
+}
+
+/// Runs a connection's HTTP/2 streams on the thread serving it, inside its
+/// arbiter's `LocalSet`: a handler may start a ticket actor, which needs
+/// one (with `tokio::spawn` an HTTP/2 request that did so panicked).
+#[derive(Debug, Clone, Copy)]
+struct LocalExecutor;
+
+impl<F> hyper::rt::Executor<F> for LocalExecutor
+where
+    F: std::future::Future + 'static,
+    F::Output: 'static,
+{
+    fn execute(&self, fut: F) {
+        tokio::task::spawn_local(fut);
+    }
 }
 
 /// Limits on connections.
@@ -151,7 +167,7 @@ pub async fn serve<F>(
                     return;
                 }
             };
-            let mut builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(LocalExecutor);
             builder
                 .http1()
                 .timer(TokioTimer::new())

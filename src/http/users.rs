@@ -9,6 +9,7 @@ use super::openapi::{BodilessWriteRefusals, WriteRefusals};
 use super::request::ApiRequest;
 use super::{reply, Reply, State};
 use crate::actors::users::{FindByEmail, Register};
+use crate::domain::{DomainError, MAX_PASSWORD_BYTES};
 use crate::views::{CurrentUser, ErrorBody, Session, UserView};
 
 /// The address the per-address limit counts: the TCP peer, or, behind a
@@ -47,7 +48,7 @@ pub async fn signup(state: &State, req: ApiRequest) -> Reply {
         .map_err(mailbox)?
         .is_some()
     {
-        return Err(crate::domain::DomainError::EmailInUse.into());
+        return Err(DomainError::EmailInUse.into());
     }
     let password_hash = state.passwords.hash(password).await?;
     let user = state
@@ -95,7 +96,13 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
         .send(FindByEmail(email.clone()))
         .await
         .map_err(mailbox)?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    // bcrypt reads 72 bytes: a longer password would pass as its first 72.
+    // Signup refuses those, so it is no account's password; it is checked
+    // against the dummy hash all the same, to cost what a wrong one costs.
+    let hash = user
+        .as_ref()
+        .filter(|_| password.len() <= MAX_PASSWORD_BYTES)
+        .map(|u| u.password_hash.clone());
     let ok = state.passwords.verify(password, hash).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,

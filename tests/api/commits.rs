@@ -105,9 +105,8 @@ impl Store for Gate {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn subscribe(app: &TestApp) -> (Ws, Value) {
     let url = format!("ws://{}/api/tickets/live", app.addr);
@@ -156,10 +155,14 @@ async fn a_change_is_seen_by_no_reader_until_it_is_durable() {
         let (api, buyer, tid) = (app.api.clone(), buyer.clone(), tid.clone());
         tokio::spawn(async move { api.reserve(&buyer, &tid).await })
     };
-    eventually(Duration::from_secs(5), "the commit to reach the store", || {
-        let n = controls.arrived.load(Ordering::SeqCst);
-        async move { (n > before).then_some(()) }
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the commit to reach the store",
+        || {
+            let n = controls.arrived.load(Ordering::SeqCst);
+            async move { (n > before).then_some(()) }
+        },
+    )
     .await;
     // In flight, not durable: every reader still sees the ticket as it was.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -167,7 +170,11 @@ async fn a_change_is_seen_by_no_reader_until_it_is_durable() {
     assert_eq!(seen["status"], json!("available"), "{seen}");
     assert_eq!(version_of(&seen), 0);
     let listed = app.get("/api/tickets", Auth::None).await.json(200);
-    assert!(listed.as_array().unwrap().iter().any(|x| x["id"] == json!(tid)));
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == json!(tid)));
     let orders = app.get("/api/orders", Auth::Bearer(&buyer)).await.json(200);
     assert_eq!(orders, json!([]), "no order before it is durable");
     assert_eq!(
@@ -203,16 +210,28 @@ async fn a_refused_commit_leaves_no_trace_before_or_after_a_restart() {
     controls.refuse.store(true, Ordering::SeqCst);
     let path = format!("/api/tickets/{tid}");
     let edit = json!({"title": "Changed", "price": 99});
-    assert_eq!(send(&app, Method::PUT, &path, &seller, Some(edit)).await, 503);
+    assert_eq!(
+        send(&app, Method::PUT, &path, &seller, Some(edit)).await,
+        503
+    );
     let reserve = json!({"ticketId": tid});
-    assert_eq!(send(&app, Method::POST, "/api/orders", &buyer, Some(reserve)).await, 503);
+    assert_eq!(
+        send(&app, Method::POST, "/api/orders", &buyer, Some(reserve)).await,
+        503
+    );
     let new = json!({"title": "New", "price": 1});
-    assert_eq!(send(&app, Method::POST, "/api/tickets", &seller, Some(new)).await, 503);
+    assert_eq!(
+        send(&app, Method::POST, "/api/tickets", &seller, Some(new)).await,
+        503
+    );
     assert_eq!(send(&app, Method::DELETE, &path, &seller, None).await, 503);
     let cancel = format!("/api/orders/{}", id_of(&order));
     assert_eq!(send(&app, Method::DELETE, &cancel, &buyer, None).await, 503);
     let pay = json!({"orderId": id_of(&order), "token": "tok_visa"});
-    assert_eq!(send(&app, Method::POST, "/api/payments", &buyer, Some(pay)).await, 503);
+    assert_eq!(
+        send(&app, Method::POST, "/api/payments", &buyer, Some(pay)).await,
+        503
+    );
     let signup = app
         .http
         .post(app.url("/api/users/signup"))
@@ -240,7 +259,10 @@ async fn a_refused_commit_leaves_no_trace_before_or_after_a_restart() {
             let h = api.ticket(&held).await;
             assert_eq!(h["status"], json!("reserved"), "{h}");
             assert_eq!(version_of(&h), 1, "{h}");
-            let all = api.get("/api/tickets?status=any", Auth::None).await.json(200);
+            let all = api
+                .get("/api/tickets?status=any", Auth::None)
+                .await
+                .json(200);
             let titles: Vec<&str> = all
                 .as_array()
                 .unwrap()
@@ -253,7 +275,10 @@ async fn a_refused_commit_leaves_no_trace_before_or_after_a_restart() {
             let mine = api.get("/api/orders", Auth::Bearer(&buyer)).await.json(200);
             assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
             // The refused signout did not end the session.
-            assert_eq!(api.current_user(Auth::Bearer(&buyer)).await["id"], json!(buyer.id));
+            assert_eq!(
+                api.current_user(Auth::Bearer(&buyer)).await["id"],
+                json!(buyer.id)
+            );
         }
     };
     check(&app).await;

@@ -114,9 +114,9 @@ fn wiring(manual: &Option<ManualClock>, store_layer: &Option<StoreLayer>) -> Wir
 
 async fn start(settings: Settings, wiring: Wiring) -> RunningApp {
     tokio::time::timeout(Duration::from_secs(20), App::start_with(settings, wiring))
-    .await
-    .expect("App::start took more than 20 s")
-    .expect("App::start")
+        .await
+        .expect("App::start took more than 20 s")
+        .expect("App::start")
 }
 
 /// Real time the server gets to act on a clock move that must change

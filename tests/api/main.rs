@@ -12,6 +12,7 @@ mod commits;
 mod concurrency;
 mod csrf;
 mod expiry;
+mod input_rules;
 mod live;
 mod metrics;
 mod openapi;

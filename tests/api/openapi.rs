@@ -386,10 +386,11 @@ async fn the_documented_input_bounds_are_the_servers() {
         .await;
     }
 
-    // Signin: any password that is not blank reaches the credentials check.
+    // Signin: any password that is not empty reaches the credentials check
+    // (one of spaces is compared as written, like any other).
     let user = app.signup().await;
     let signin = ("post", "/api/users/signin");
-    for (password, inside) in [(user.password.as_str(), true), (" \t ", false), ("", false)] {
+    for (password, inside) in [(user.password.as_str(), true), ("", false)] {
         let body = json!({"email": user.email, "password": password});
         agree(
             &app,
@@ -439,7 +440,7 @@ async fn the_documented_input_bounds_are_the_servers() {
         bound(number, "multipleOf"),
     );
     let strings = ["0.01", "12.50", "999999.99", "1000000", "1000000.00"];
-    let refused_strings = ["0", "0.00", "1000000.01", "1.005", "1e3", "-1", " ", "abc"];
+    let refused_strings = ["0", "0.00", "1000000.01", "1.005", "1e-3", "-1", " ", "abc"];
     let probes = [
         (json!(floor), false),
         (json!(floor + step), true),
@@ -643,7 +644,7 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
         problems(&r),
         expect(&[
             ("title", "Title is required"),
-            ("price", "Price must be greater than 0"),
+            ("price", "Price must be a number"),
             ("date", "Date must be an RFC 3339 date-time"),
         ])
     );

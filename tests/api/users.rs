@@ -496,6 +496,96 @@ async fn passwords_are_compared_whole_even_with_nul_bytes() {
     }
 }
 
+/// bcrypt reads only the first 72 bytes of a password: a longer one must not
+/// sign in as the account of its first 72 bytes, and its refusal costs the
+/// time of a wrong password (a dummy hash is checked), revealing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signin_with_a_password_over_72_bytes_is_invalid_credentials_after_a_hash() {
+    let app = spawn_app_with(LONG_HOLD_SECS, |s| {
+        s.auth.bcrypt_cost = 8;
+        s.limits.failed_signins_per_email = 100;
+    })
+    .await;
+    let email = unique_email();
+    let password = "p".repeat(72);
+    app.signup_as(&email, &password).await;
+    let mut longer_times = Vec::new();
+    let mut wrong_times = Vec::new();
+    for longer in [
+        format!("{password}EXTRA"),
+        format!("{password}x"),
+        format!("{password}{}", "y".repeat(1000)),
+        format!("{password}é"),
+        format!("{password}EXTRA"),
+        format!("{password}EXTRA"),
+    ] {
+        let t = std::time::Instant::now();
+        app.signin_raw(&plain_client(), &email, &longer)
+            .await
+            .error(400, Some("Invalid credentials"), None);
+        longer_times.push(t.elapsed());
+        let t = std::time::Instant::now();
+        app.signin_raw(&plain_client(), &email, "wrong password")
+            .await
+            .error(400, Some("Invalid credentials"), None);
+        wrong_times.push(t.elapsed());
+    }
+    longer_times.sort();
+    wrong_times.sort();
+    let (l, w) = (longer_times[3], wrong_times[3]);
+    assert!(
+        l * 2 >= w && w * 2 >= l,
+        "median signin time: password over 72 bytes {l:?}, wrong password {w:?}"
+    );
+    app.signin(&email, &password).await;
+}
+
+/// A password of whitespace only is refused at signup (it used to be
+/// accepted there and refused at every signin); signin takes passwords as
+/// written, as signup does: nothing is trimmed at either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blank_passwords_are_refused_at_signup_and_passwords_are_never_trimmed() {
+    let app = spawn_app().await;
+    for blank in [
+        " ".repeat(8),
+        " ".repeat(72),
+        "\t\t\t\t\n\n\n\n".to_string(),
+        "\u{3000}\u{3000}\u{3000}".to_string(),
+    ] {
+        let email = unique_email();
+        app.signup_raw(&plain_client(), &email, &blank)
+            .await
+            .error(400, None, Some("password"));
+        app.signin_raw(&plain_client(), &email, &blank).await.error(
+            400,
+            Some("Invalid credentials"),
+            None,
+        );
+    }
+    let email = unique_email();
+    let password = "  pass word  ";
+    app.signup_as(&email, password).await;
+    for other in ["pass word", "  pass word", "pass word  ", &" ".repeat(13)] {
+        app.signin_raw(&plain_client(), &email, other).await.error(
+            400,
+            Some("Invalid credentials"),
+            None,
+        );
+    }
+    app.signin(&email, password).await;
+    // A missing or empty password is still a missing one.
+    for body in [
+        json!({"email": email}),
+        json!({"email": email, "password": ""}),
+    ] {
+        app.post("/api/users/signin", Auth::None, body).await.error(
+            400,
+            Some("You must supply a password"),
+            Some("password"),
+        );
+    }
+}
+
 /// An unknown email costs the same time as a wrong password (a dummy hash
 /// is checked), so timing reveals nothing about who has an account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
