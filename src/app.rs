@@ -15,6 +15,7 @@ use crate::domain::IdGenerator;
 use crate::http::auth::Tokens;
 use crate::http::limits::RateLimit;
 use crate::http::passwords::Passwords;
+use crate::http::request::BodyDeadline;
 use crate::http::server::ConnectionLimits;
 use crate::http::{Limits, State};
 use crate::payments::TestGateway;
@@ -179,6 +180,10 @@ impl App {
             max_connections: settings.server.max_connections,
             header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
             idle_timeout: Duration::from_secs(settings.server.idle_timeout_secs),
+            body_deadline: BodyDeadline {
+                base: Duration::from_secs(settings.server.body_read_timeout_secs),
+                min_bytes_per_sec: settings.server.body_min_bytes_per_sec,
+            },
         };
         let http = tokio::spawn(crate::http::server::serve(
             listener,

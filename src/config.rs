@@ -42,6 +42,14 @@ pub struct ServerSettings {
     pub header_read_timeout_secs: u64,
     /// Seconds a connection may stay silent before it is closed.
     pub idle_timeout_secs: u64,
+    /// Seconds any request body gets to arrive, from the end of its headers
+    /// (a body trickled in a byte at a time would otherwise hold its
+    /// connection for ever: each byte resets the idle timeout).
+    pub body_read_timeout_secs: u64,
+    /// Bytes per second a long body must keep up: each byte received adds
+    /// its share of a second to `body_read_timeout_secs`, so a slow but
+    /// steady upload of any allowed size finishes.
+    pub body_min_bytes_per_sec: u64,
 }
 
 /// `[storage]`: the sled directory.
@@ -148,9 +156,11 @@ impl Settings {
         if self.server.max_connections == 0
             || self.server.header_read_timeout_secs == 0
             || self.server.idle_timeout_secs == 0
+            || self.server.body_read_timeout_secs == 0
+            || self.server.body_min_bytes_per_sec == 0
         {
             return Err(ConfigError::Invalid(
-                "server.max_connections, header_read_timeout_secs and idle_timeout_secs must be at least 1"
+                "server.max_connections, header_read_timeout_secs, idle_timeout_secs, body_read_timeout_secs and body_min_bytes_per_sec must be at least 1"
                     .into(),
             ));
         }
@@ -209,12 +219,19 @@ mod tests {
         assert_eq!(s.auth.session_secs, 86400);
         assert_eq!(s.limits.failed_signins_per_email, 10);
         assert_eq!(s.limits.auth_per_addr, 600);
+        assert_eq!(s.server.body_read_timeout_secs, 10);
     }
 
     #[test]
     fn zero_limits_and_short_secrets_are_refused() {
         let mut s = Settings::default();
         s.limits.auth_per_addr = 0;
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.server.body_read_timeout_secs = 0;
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.server.body_min_bytes_per_sec = 0;
         assert!(s.validate().is_err());
         let mut s = Settings::default();
         s.auth.jwt_secret = "short".into();

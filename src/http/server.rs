@@ -1,9 +1,9 @@
 //! The accept loop. warp's own server offers no connection cap and no header
 //! timeout, so connections are served here with hyper directly: at most
 //! `max_connections` at once (WebSocket sessions included), request headers
-//! must arrive within `header_read_timeout`, a connection with nothing to
-//! read for `idle_timeout` is closed, and shutdown stops accepting and
-//! lets in-flight requests finish. Live WebSocket upgrades are answered here
+//! must arrive within `header_read_timeout` and `/api` bodies within their
+//! [`BodyDeadline`], a connection with nothing to read for `idle_timeout` is
+//! closed, and shutdown stops accepting and lets in-flight requests finish. Live WebSocket upgrades are answered here
 //! too, so their sockets get small buffers (see [`super::live`]).
 //!
 //! Connections are served on the actor arbiters (one thread per core),
@@ -29,6 +29,7 @@ use tracing::Instrument as _;
 use warp::http::HeaderValue;
 use warp::Filter;
 
+use super::request::BodyDeadline;
 use super::{live, State};
 use crate::actors::Core;
 
@@ -55,6 +56,8 @@ pub struct ConnectionLimits {
     /// write moving): idle keep-alive and silent connections are closed.
     /// Live sessions are pinged more often than this, so they stay open.
     pub idle_timeout: Duration,
+    /// Time an `/api` request body gets to arrive.
+    pub body_deadline: BodyDeadline,
 }
 
 /// Serves `/api` (through [`super::api`]) and `routes` (everything else) on
@@ -127,7 +130,7 @@ pub async fn serve<F>(
                     let ping_every = live::ping_interval(limits.idle_timeout);
                     live::accept(req, state.core.clone(), permit, ping_every)
                 } else if super::is_api(req.uri().path()) {
-                    super::api(state, req, peer).await
+                    super::api(state, req, peer, limits.body_deadline).await
                 } else {
                     service.call(req).await?
                 };
