@@ -178,6 +178,13 @@ impl App {
         let routes = crate::http::routes(state.clone());
         let limits = ConnectionLimits {
             max_connections: settings.server.max_connections,
+            // Behind a trusted proxy every connection comes from the proxy:
+            // a cap per peer would cap the proxy.
+            max_connections_per_addr: if settings.limits.trust_forwarded_for {
+                0
+            } else {
+                settings.server.max_connections_per_addr
+            },
             header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
             idle_timeout: Duration::from_secs(settings.server.idle_timeout_secs),
             body_deadline: BodyDeadline {

@@ -50,6 +50,11 @@ pub struct ServerSettings {
     /// its share of a second to `body_read_timeout_secs`, so a slow but
     /// steady upload of any allowed size finishes.
     pub body_min_bytes_per_sec: u64,
+    /// Open connections from one client address (IPv6: one /64) at most, so
+    /// one client cannot take all of `max_connections`; 0 turns it off. Off
+    /// when `limits.trust_forwarded_for` is set: behind a proxy every
+    /// connection comes from the proxy.
+    pub max_connections_per_addr: usize,
 }
 
 /// `[storage]`: the sled directory.
@@ -194,10 +199,13 @@ impl Settings {
     }
 
     /// Settings for tests and benches: port 0, data in `dir`, cheap bcrypt,
-    /// a hold window of `reservation_secs`.
+    /// a hold window of `reservation_secs`, and no per-address connection
+    /// cap (every test client connects from 127.0.0.1; tests of the cap set
+    /// it).
     pub fn for_tests(dir: &Path, reservation_secs: u64) -> Self {
         let mut s = Self::default();
         s.server.addr = "127.0.0.1:0".parse().expect("literal address");
+        s.server.max_connections_per_addr = 0;
         s.storage.path = dir.to_path_buf();
         s.orders.reservation_secs = reservation_secs;
         s.auth.bcrypt_cost = 4;
@@ -220,6 +228,7 @@ mod tests {
         assert_eq!(s.limits.failed_signins_per_email, 10);
         assert_eq!(s.limits.auth_per_addr, 600);
         assert_eq!(s.server.body_read_timeout_secs, 10);
+        assert_eq!(s.server.max_connections_per_addr, 512);
     }
 
     #[test]

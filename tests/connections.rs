@@ -1,9 +1,10 @@
 //! Careless and hostile connections: clients that never finish their headers
-//! or trickle their bodies in are cut off, the connection cap holds (and
-//! frees up again), and thousands of idle connections do not stop the
-//! server from answering.
+//! or trickle their bodies in are cut off, the connection caps (in all and
+//! per client address) hold and free up again, and thousands of idle
+//! connections do not stop the server from answering.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,7 +15,7 @@ use serde_json::Value;
 use ticketing::config::Settings;
 use ticketing::App;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Reads until EOF or `limit`; returns what arrived and whether EOF came.
 async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
@@ -314,5 +315,120 @@ async fn an_http2_body_sent_slowly_gets_408_and_the_connection_serves_on() {
         .expect("healthz in time")
         .expect("healthz");
     assert_eq!(res.status(), 200);
+    app.shutdown().await;
+}
+
+/// A connection to `addr` from `from` (any 127.0.0.0/8 address on Linux).
+async fn connect_from(from: &str, addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(addr).await.expect("connect")
+}
+
+/// Whether a keep-alive `GET /healthz` on `s` is answered 200 (the
+/// connection stays open).
+async fn served(s: &mut TcpStream) -> bool {
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+        Ok(Ok(n)) => buf[..n].starts_with(b"HTTP/1.1 200"),
+        _ => false,
+    }
+}
+
+/// Whether a new connection from `from` is closed at once, unanswered.
+async fn refused(from: &str, addr: SocketAddr) -> bool {
+    let started = Instant::now();
+    let mut s = connect_from(from, addr).await;
+    let _ = s
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await;
+    let (reply, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    closed && reply.is_empty() && started.elapsed() < Duration::from_secs(1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_gets_its_connection_cap_while_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_tests(dir.path(), 600);
+    settings.server.max_connections_per_addr = 3;
+    let app = App::start(settings).await.unwrap();
+    let addr = app.addr();
+
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = connect_from("127.0.0.1", addr).await;
+        assert!(served(&mut s).await);
+        held.push(s);
+    }
+    assert!(
+        refused("127.0.0.1", addr).await,
+        "a 4th connection from one address was not closed at once"
+    );
+    // Another address is served, and the three still work.
+    let mut other = connect_from("127.0.0.2", addr).await;
+    assert!(served(&mut other).await, "another address was refused");
+    for s in &mut held {
+        assert!(served(s).await, "a held connection stopped working");
+    }
+
+    // The refusal is counted (metrics are per process: at least this one).
+    held[0]
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (page, closed) = read_until_closed(&mut held[0], Duration::from_secs(5)).await;
+    assert!(closed);
+    let page = String::from_utf8_lossy(&page);
+    let count: f64 = page
+        .lines()
+        .find(|l| l.starts_with(r#"connections_refused_total{reason="max_connections_per_addr"}"#))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no per-address refusal counted:\n{page}"));
+    assert!(count >= 1.0);
+
+    // That connection closed, so a new one from the address is taken again.
+    held.remove(0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut s = connect_from("127.0.0.1", addr).await;
+        if served(&mut s).await {
+            held.push(s);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the address's slot was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused("127.0.0.1", addr).await, "the cap no longer holds");
+    drop(held);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_address_cap_is_off_behind_a_trusted_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_tests(dir.path(), 600);
+    settings.server.max_connections_per_addr = 2;
+    settings.limits.trust_forwarded_for = true;
+    let app = App::start(settings).await.unwrap();
+
+    let mut held = Vec::new();
+    for n in 0..6 {
+        let mut s = connect_from("127.0.0.1", app.addr()).await;
+        assert!(
+            served(&mut s).await,
+            "connection {n} from the proxy refused"
+        );
+        held.push(s);
+    }
+    drop(held);
     app.shutdown().await;
 }

@@ -17,7 +17,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -26,6 +25,7 @@ use warp::http::{HeaderValue, Method, Request, StatusCode};
 use warp::Reply as _;
 
 use super::error::ApiError;
+use super::slots::Slot;
 use crate::actors::Core;
 
 /// The path of the live feed.
@@ -61,14 +61,14 @@ fn socket_config() -> WebSocketConfig {
 }
 
 /// Answers the upgrade (101) and runs the session once the connection is
-/// handed over. `permit` is the connection's slot, held until the session ends.
+/// handed over. `slot` is the connection's, held until the session ends.
 #[utoipa::path(get, path = "/api/tickets/live", tag = "tickets",
     description = "WebSocket. On connect: `{\"type\":\"snapshot\",\"tickets\":[Ticket]}`; then every committed change as `{\"type\":\"ticket\",\"ticket\":Ticket}` and deletions as `{\"type\":\"deleted\",\"id\":...}`, in commit order. A client that falls behind gets a fresh snapshot.",
     responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 400, description = "Not a valid WebSocket upgrade", body = super::openapi::ErrorBody)))]
 pub fn accept(
     mut req: Request<Incoming>,
     core: Arc<Core>,
-    permit: Arc<OwnedSemaphorePermit>,
+    slot: Arc<Slot>,
     ping_every: Duration,
 ) -> warp::reply::Response {
     let key = req.headers().get("sec-websocket-key").cloned();
@@ -84,7 +84,7 @@ pub fn accept(
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        let _slot = permit;
+        let _slot = slot;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let socket = WebSocketStream::from_raw_socket(

@@ -13,6 +13,7 @@ pub mod passwords;
 pub mod payments;
 pub mod request;
 pub mod server;
+pub mod slots;
 pub mod tickets;
 pub mod ui;
 pub mod users;
