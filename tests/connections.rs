@@ -224,6 +224,28 @@ async fn a_body_sent_a_byte_at_a_time_gets_408_and_its_connection_closed() {
     app.shutdown().await;
 }
 
+/// Routes outside `/api` read no body; the body deadline does not cover
+/// them, so a trickled body must not keep their connection either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_no_route_reads_does_not_keep_its_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(Settings::for_tests(dir.path(), 600))
+        .await
+        .unwrap();
+    let mut slow = TcpStream::connect(app.addr()).await.unwrap();
+    slow.write_all(b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    let (reply, closed) = read_until_closed(&mut slow, Duration::from_secs(3)).await;
+    assert!(
+        reply.starts_with(b"HTTP/1.1 404"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert!(closed, "a connection with an unread body was kept");
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_but_steady_body_is_read_past_the_base_deadline() {
     let dir = tempfile::tempdir().unwrap();
