@@ -12,6 +12,9 @@ use serde::Deserialize;
 /// The defaults compiled into the binary, so `ticketing` runs with no files.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
+/// The longest `server.body_read_timeout_secs` accepted: a day.
+const MAX_BODY_READ_TIMEOUT_SECS: u64 = 86_400;
+
 /// Everything the server can be told, grouped as in `config/default.toml`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -169,6 +172,14 @@ impl Settings {
                     .into(),
             ));
         }
+        if self.server.body_read_timeout_secs > MAX_BODY_READ_TIMEOUT_SECS {
+            // A deadline is an instant: one past the clock's range would
+            // panic in every request that reads a body.
+            return Err(ConfigError::Invalid(format!(
+                "server.body_read_timeout_secs must be at most {MAX_BODY_READ_TIMEOUT_SECS}, not {}",
+                self.server.body_read_timeout_secs
+            )));
+        }
         if self.storage.wal_checkpoint_kib == 0 {
             return Err(ConfigError::Invalid(
                 "storage.wal_checkpoint_kib must be at least 1".into(),
@@ -239,6 +250,11 @@ mod tests {
         let mut s = Settings::default();
         s.server.body_read_timeout_secs = 0;
         assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.server.body_read_timeout_secs = u64::MAX;
+        assert!(s.validate().is_err());
+        s.server.body_read_timeout_secs = MAX_BODY_READ_TIMEOUT_SECS;
+        assert!(s.validate().is_ok());
         let mut s = Settings::default();
         s.server.body_min_bytes_per_sec = 0;
         assert!(s.validate().is_err());
