@@ -371,7 +371,7 @@ async fn refused(from: &str, addr: SocketAddr) -> bool {
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         .await;
     let (reply, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
-    closed && reply.is_empty() && started.elapsed() < Duration::from_secs(1)
+    closed && reply.is_empty() && started.elapsed() < Duration::from_secs(2)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
