@@ -16,6 +16,7 @@ use crate::domain::IdGenerator;
 use crate::http::auth::{OriginPolicy, Tokens};
 use crate::http::limits::RateLimit;
 use crate::http::passwords::Passwords;
+use crate::http::request::BodyDeadline;
 use crate::http::server::ConnectionLimits;
 use crate::http::{Limits, State};
 use crate::payments::TestGateway;
@@ -225,8 +226,19 @@ impl App {
         let routes = crate::http::routes(state.clone());
         let limits = ConnectionLimits {
             max_connections: settings.server.max_connections,
+            // Behind a trusted proxy every connection comes from the proxy:
+            // a cap per peer would cap the proxy.
+            max_connections_per_addr: if settings.limits.trust_forwarded_for {
+                0
+            } else {
+                settings.server.max_connections_per_addr
+            },
             header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
             idle_timeout: Duration::from_secs(settings.server.idle_timeout_secs),
+            body_deadline: BodyDeadline {
+                base: Duration::from_secs(settings.server.body_read_timeout_secs),
+                min_bytes_per_sec: settings.server.body_min_bytes_per_sec,
+            },
         };
         let http = tokio::spawn(crate::http::server::serve(
             listener,

@@ -12,6 +12,9 @@ use serde::Deserialize;
 /// The defaults compiled into the binary, so `ticketing` runs with no files.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
+/// The longest `server.body_read_timeout_secs` accepted: a day.
+const MAX_BODY_READ_TIMEOUT_SECS: u64 = 86_400;
+
 /// Everything the server can be told, grouped as in `config/default.toml`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -43,6 +46,19 @@ pub struct ServerSettings {
     pub header_read_timeout_secs: u64,
     /// Seconds a connection may stay silent before it is closed.
     pub idle_timeout_secs: u64,
+    /// Seconds any request body gets to arrive, from the end of its headers
+    /// (a body trickled in a byte at a time would otherwise hold its
+    /// connection for ever: each byte resets the idle timeout).
+    pub body_read_timeout_secs: u64,
+    /// Bytes per second a long body must keep up: each byte received adds
+    /// its share of a second to `body_read_timeout_secs`, so a slow but
+    /// steady upload of any allowed size finishes.
+    pub body_min_bytes_per_sec: u64,
+    /// Open connections from one client address (IPv6: one /64) at most, so
+    /// one client cannot take all of `max_connections`; 0 turns it off. Off
+    /// when `limits.trust_forwarded_for` is set: behind a proxy every
+    /// connection comes from the proxy.
+    pub max_connections_per_addr: usize,
 }
 
 /// `[storage]`: the sled directory.
@@ -150,11 +166,21 @@ impl Settings {
         if self.server.max_connections == 0
             || self.server.header_read_timeout_secs == 0
             || self.server.idle_timeout_secs == 0
+            || self.server.body_read_timeout_secs == 0
+            || self.server.body_min_bytes_per_sec == 0
         {
             return Err(ConfigError::Invalid(
-                "server.max_connections, header_read_timeout_secs and idle_timeout_secs must be at least 1"
+                "server.max_connections, header_read_timeout_secs, idle_timeout_secs, body_read_timeout_secs and body_min_bytes_per_sec must be at least 1"
                     .into(),
             ));
+        }
+        if self.server.body_read_timeout_secs > MAX_BODY_READ_TIMEOUT_SECS {
+            // A deadline is an instant: one past the clock's range would
+            // panic in every request that reads a body.
+            return Err(ConfigError::Invalid(format!(
+                "server.body_read_timeout_secs must be at most {MAX_BODY_READ_TIMEOUT_SECS}, not {}",
+                self.server.body_read_timeout_secs
+            )));
         }
         if self.storage.wal_checkpoint_kib == 0 {
             return Err(ConfigError::Invalid(
@@ -186,10 +212,13 @@ impl Settings {
     }
 
     /// Settings for tests and benches: port 0, data in `dir`, cheap bcrypt,
-    /// a hold window of `reservation_secs`.
+    /// a hold window of `reservation_secs`, and no per-address connection
+    /// cap (every test client connects from 127.0.0.1; tests of the cap set
+    /// it).
     pub fn for_tests(dir: &Path, reservation_secs: u64) -> Self {
         let mut s = Self::default();
         s.server.addr = "127.0.0.1:0".parse().expect("literal address");
+        s.server.max_connections_per_addr = 0;
         s.storage.path = dir.to_path_buf();
         s.orders.reservation_secs = reservation_secs;
         s.auth.bcrypt_cost = 4;
@@ -211,12 +240,25 @@ mod tests {
         assert_eq!(s.auth.session_secs, 86400);
         assert_eq!(s.limits.failed_signins_per_email, 10);
         assert_eq!(s.limits.auth_per_addr, 600);
+        assert_eq!(s.server.body_read_timeout_secs, 10);
+        assert_eq!(s.server.max_connections_per_addr, 512);
     }
 
     #[test]
     fn zero_limits_and_short_secrets_are_refused() {
         let mut s = Settings::default();
         s.limits.auth_per_addr = 0;
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.server.body_read_timeout_secs = 0;
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.server.body_read_timeout_secs = u64::MAX;
+        assert!(s.validate().is_err());
+        s.server.body_read_timeout_secs = MAX_BODY_READ_TIMEOUT_SECS;
+        assert!(s.validate().is_ok());
+        let mut s = Settings::default();
+        s.server.body_min_bytes_per_sec = 0;
         assert!(s.validate().is_err());
         let mut s = Settings::default();
         s.auth.jwt_secret = "short".into();

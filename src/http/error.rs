@@ -31,6 +31,10 @@ pub enum ApiError {
     /// 404: unknown id or route.
     #[error("Not found")]
     NotFound,
+    /// 408: the body did not arrive within its deadline (a client trickling
+    /// it in to hold the connection, or one too slow to serve).
+    #[error("Request body did not arrive in time")]
+    RequestTimeout,
     /// 413: body over the limit.
     #[error("Request body is larger than 64 KiB")]
     PayloadTooLarge,
@@ -67,6 +71,7 @@ impl ApiError {
             ApiError::PaymentDeclined(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::CrossOrigin => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -98,8 +103,9 @@ impl ApiError {
         let status = self.status();
         let mut res = warp::reply::with_status(warp::reply::json(&ErrorBody { errors }), status)
             .into_response();
-        if let ApiError::PayloadTooLarge = self {
-            // The unread body is still in the connection: close it.
+        if let ApiError::PayloadTooLarge | ApiError::RequestTimeout = self {
+            // The unread body is still in the connection: close it (HTTP/2
+            // drops the header and resets just that stream).
             res.headers_mut()
                 .insert("connection", warp::http::HeaderValue::from_static("close"));
         }

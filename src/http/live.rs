@@ -19,7 +19,6 @@ use futures_util::{SinkExt, StreamExt};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{timeout_at, Instant};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -31,6 +30,7 @@ use warp::http::{HeaderValue, Method, Request, StatusCode};
 use warp::Reply as _;
 
 use super::error::ApiError;
+use super::slots::Slot;
 use crate::actors::live::{Snapshot, Subscription, Topic};
 use crate::actors::Core;
 
@@ -72,7 +72,7 @@ fn socket_config() -> WebSocketConfig {
 }
 
 /// Answers the upgrade (101) and runs the session once the connection is
-/// handed over. `permit` is the connection's slot, held until the session ends.
+/// handed over. `slot` is the connection's, held until the session ends.
 #[utoipa::path(get, path = "/api/tickets/live", tag = "tickets", operation_id = "liveTickets",
     description = "WebSocket. On connect: `{\"type\":\"snapshot\",\"tickets\":[Ticket]}`; then every committed change as `{\"type\":\"ticket\",\"ticket\":Ticket}` and deletions as `{\"type\":\"deleted\",\"id\":...}`, in commit order. A client that falls behind gets a fresh snapshot.",
     responses(
@@ -83,7 +83,7 @@ fn socket_config() -> WebSocketConfig {
 pub fn accept(
     mut req: Request<Incoming>,
     core: Arc<Core>,
-    permit: Arc<OwnedSemaphorePermit>,
+    slot: Arc<Slot>,
     ping_every: Duration,
 ) -> warp::reply::Response {
     let key = req.headers().get("sec-websocket-key").cloned();
@@ -99,7 +99,7 @@ pub fn accept(
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        let _slot = permit;
+        let _slot = slot;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let socket = WebSocketStream::from_raw_socket(

@@ -14,6 +14,7 @@ pub mod passwords;
 pub mod payments;
 pub mod request;
 pub mod server;
+pub mod slots;
 pub mod tickets;
 pub mod ui;
 pub mod users;
@@ -168,12 +169,13 @@ pub fn is_api(path: &str) -> bool {
 }
 
 /// Answers a request under `/api`: read into an [`ApiRequest`] (its headers
-/// moved, not cloned), dispatched, and any error or panic turned into the
-/// contract's error response.
+/// moved, not cloned; its body within `deadline`), dispatched, and any error
+/// or panic turned into the contract's error response.
 pub async fn api(
     state: Arc<State>,
     req: hyper::Request<hyper::body::Incoming>,
     remote: std::net::SocketAddr,
+    deadline: request::BodyDeadline,
 ) -> warp::reply::Response {
     let (parts, body) = req.into_parts();
     let handled = async move {
@@ -185,6 +187,7 @@ pub async fn api(
             parts.headers,
             remote,
             body,
+            deadline,
         )
         .await?
         .with_target_authority(parts.uri.authority().cloned());

@@ -25,6 +25,9 @@ pub enum WriteRefusals {
     /// Cookie-authenticated request from another origin
     #[response(status = 403)]
     CrossOrigin(ErrorBody),
+    /// Body did not arrive in time (connection closed)
+    #[response(status = 408)]
+    TooSlow(ErrorBody),
     /// Body over 64 KiB
     #[response(status = 413)]
     TooLarge(ErrorBody),

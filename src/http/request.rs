@@ -1,13 +1,14 @@
 //! One API request as the handlers see it: method, path, query, headers,
-//! authority, client address, and a body read on demand, at most 64 KiB,
-//! only as JSON.
+//! authority, client address, and a body read up front, at most 64 KiB and
+//! within its deadline ([`BodyDeadline`]), handed out only as JSON.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 use serde_json::{Map, Value};
@@ -18,6 +19,28 @@ use super::error::ApiError;
 
 /// Largest accepted body.
 pub const MAX_BODY: usize = 64 * 1024;
+
+/// How long a request body may take to arrive, counted from the end of its
+/// headers: `base` for any body, plus a second for every `min_bytes_per_sec`
+/// bytes received. A client trickling bytes in (each one resets the idle
+/// timeout) is cut off with 408; a slow but steady upload of any allowed
+/// size, at `min_bytes_per_sec` or better, always finishes.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline {
+    /// Time any body gets.
+    pub base: Duration,
+    /// The rate a long body must keep up.
+    pub min_bytes_per_sec: u64,
+}
+
+impl BodyDeadline {
+    /// The time allowed, from the end of the headers, once `received` bytes
+    /// have arrived.
+    fn allowance(self, received: usize) -> Duration {
+        let earned = received as u64 * 1000 / self.min_bytes_per_sec.max(1);
+        self.base + Duration::from_millis(earned)
+    }
+}
 
 /// A request under `/api/`.
 pub struct ApiRequest {
@@ -40,10 +63,10 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
-    /// Assembles a request from what warp extracted, reading the whole body
-    /// first (at most 64 KiB, else 413): a request refused before its body
-    /// was read would otherwise leave the body in the connection and break
-    /// keep-alive.
+    /// Assembles a request from its parts, reading the whole body first (at
+    /// most 64 KiB, else 413; within `deadline`, else 408): a request
+    /// refused before its body was read would otherwise leave the body in
+    /// the connection and break keep-alive.
     pub async fn read(
         method: Method,
         path: &str,
@@ -51,6 +74,7 @@ impl ApiRequest {
         headers: HeaderMap,
         remote: SocketAddr,
         body: Incoming,
+        deadline: BodyDeadline,
     ) -> Result<Self, ApiError> {
         let declared = headers
             .get("content-length")
@@ -59,7 +83,7 @@ impl ApiRequest {
         if declared.is_some_and(|len| len > MAX_BODY as u64) {
             return Err(ApiError::PayloadTooLarge);
         }
-        let body = read_body(body).await?;
+        let body = read_body(body, deadline).await?;
         let segments = path
             .trim_start_matches("/api")
             .split('/')
@@ -158,9 +182,22 @@ impl ApiRequest {
     }
 }
 
-async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
+/// Reads the body within `deadline`. A frame that is already there is taken
+/// without arming a timer (the usual small body arrives with its headers).
+async fn read_body(mut body: Incoming, deadline: BodyDeadline) -> Result<Bytes, ApiError> {
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    let started = tokio::time::Instant::now();
     let mut buf = BytesMut::new();
-    while let Some(frame) = body.frame().await {
+    loop {
+        let until = started + deadline.allowance(buf.len());
+        let Some(frame) = tokio::time::timeout_at(until, body.frame())
+            .await
+            .map_err(|_| ApiError::RequestTimeout)?
+        else {
+            break;
+        };
         let frame =
             frame.map_err(|e| ApiError::BadRequest(format!("Body could not be read: {e}")))?;
         let Ok(chunk) = frame.into_data() else {

@@ -1,10 +1,12 @@
 //! The accept loop. warp's own server offers no connection cap and no header
 //! timeout, so connections are served here with hyper directly: at most
-//! `max_connections` at once (WebSocket sessions included), request headers
-//! must arrive within `header_read_timeout`, a connection with nothing to
-//! read for `idle_timeout` is closed, and shutdown stops accepting and
-//! lets in-flight requests finish. Live WebSocket upgrades are answered here
-//! too, so their sockets get small buffers (see [`super::live`]).
+//! `max_connections` at once (WebSocket sessions included) and at most
+//! `max_connections_per_addr` from one client ([`super::slots`]), request
+//! headers must arrive within `header_read_timeout` and `/api` bodies within
+//! their [`BodyDeadline`], a connection with nothing to read for
+//! `idle_timeout` is closed, and shutdown stops accepting and lets in-flight
+//! requests finish. Live WebSocket upgrades are answered here too, so their
+//! sockets get small buffers (see [`super::live`]).
 //!
 //! Connections are served on the actor arbiters (one thread per core),
 //! handed out in turn, not on the tokio runtime that accepts them: a ticket
@@ -13,8 +15,9 @@
 //! another one (BENCHMARKS.md, round 4).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::dev::ArbiterHandle;
 
@@ -22,13 +25,15 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 use tokio_io_timeout::TimeoutStream;
 use tower_service::Service as _;
 use tracing::Instrument as _;
 use warp::http::HeaderValue;
 use warp::Filter;
 
+use super::request::BodyDeadline;
+use super::slots::{Refusal, Slots};
 use super::{live, State};
 use crate::actors::Core;
 
@@ -65,12 +70,62 @@ where
 pub struct ConnectionLimits {
     /// Open connections (and live sessions) at most; more are closed at once.
     pub max_connections: usize,
+    /// Open connections from one client address at most (0: no cap).
+    pub max_connections_per_addr: usize,
     /// Time a client gets to send a request's headers.
     pub header_read_timeout: Duration,
     /// Time a connection may sit without a byte read (or without a blocked
     /// write moving): idle keep-alive and silent connections are closed.
     /// Live sessions are pinged more often than this, so they stay open.
     pub idle_timeout: Duration,
+    /// Time an `/api` request body gets to arrive.
+    pub body_deadline: BodyDeadline,
+}
+
+/// Refused connections are logged at most this often (with how many were
+/// refused since), so a flood of them cannot flood the log as well.
+const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(10);
+
+/// Counts refused connections in `connections_refused_total` and logs them
+/// rarely; one per kind of refusal, kept by the accept loop.
+struct RefusalLog {
+    refusal: Refusal,
+    quiet_until: Option<Instant>,
+    unlogged: u64,
+}
+
+impl RefusalLog {
+    fn new(refusal: Refusal) -> Self {
+        RefusalLog {
+            refusal,
+            quiet_until: None,
+            unlogged: 0,
+        }
+    }
+
+    fn record(&mut self, peer: SocketAddr) {
+        metrics::counter!("connections_refused_total", "reason" => self.refusal.label())
+            .increment(1);
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self.quiet_until.is_some_and(|until| now < until) {
+            return;
+        }
+        let refused = std::mem::take(&mut self.unlogged);
+        match self.refusal {
+            Refusal::Full => tracing::warn!(
+                %peer,
+                refused,
+                "connection limit reached; closing new connection"
+            ),
+            Refusal::AddressFull => tracing::warn!(
+                %peer,
+                refused,
+                "connection limit per address reached; closing new connection"
+            ),
+        }
+        self.quiet_until = Some(now + REFUSALS_LOGGED_EVERY);
+    }
 }
 
 /// Serves `/api` (through [`super::api`]) and `routes` (everything else) on
@@ -90,7 +145,9 @@ pub async fn serve<F>(
         + Sync
         + 'static,
 {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Slots::new(limits.max_connections, limits.max_connections_per_addr);
+    let mut refused_full = RefusalLog::new(Refusal::Full);
+    let mut refused_addr = RefusalLog::new(Refusal::AddressFull);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let service = warp::service(routes);
     let mut turn = 0usize;
@@ -108,11 +165,16 @@ pub async fn serve<F>(
             },
             _ = &mut stop => break,
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection limit reached; closing new connection");
-            continue;
+        let slot = match slots.take(peer.ip()) {
+            Ok(slot) => Arc::new(slot),
+            Err(refusal) => {
+                match refusal {
+                    Refusal::Full => refused_full.record(peer),
+                    Refusal::AddressFull => refused_addr.record(peer),
+                }
+                continue;
+            }
         };
-        let permit = Arc::new(permit);
         let _ = stream.set_nodelay(true);
         // Registered again with the I/O driver of the arbiter serving it.
         let stream = match stream.into_std() {
@@ -127,7 +189,7 @@ pub async fn serve<F>(
         let hyper_service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let mut service = service.clone();
             let state = state.clone();
-            let permit = permit.clone();
+            let slot = slot.clone();
             let id = request_id(&req, &state.core);
             let route = crate::metrics::route_label(req.uri().path());
             let method = req.method().clone();
@@ -141,9 +203,9 @@ pub async fn serve<F>(
                 let started = std::time::Instant::now();
                 let mut res = if live::is_upgrade(&req) {
                     let ping_every = live::ping_interval(limits.idle_timeout);
-                    live::accept(req, state.core.clone(), permit, ping_every)
+                    live::accept(req, state.core.clone(), slot, ping_every)
                 } else if super::is_api(req.uri().path()) {
-                    super::api(state, req, peer).await
+                    super::api(state, req, peer, limits.body_deadline).await
                 } else {
                     service.call(req).await?
                 };

@@ -520,6 +520,8 @@ async fn embedded(args: &LoadArgs, base: &Settings) -> Result<Target, String> {
     // measure themselves, not the server.
     settings.limits.auth_per_addr = u32::MAX;
     settings.limits.failed_signins_per_email = u32::MAX;
+    // Thousands of subscribers connect from 127.0.0.1.
+    settings.server.max_connections_per_addr = 0;
     let users = match args.scenario {
         Scenario::FlashSale => args.buyers + 1,
         _ => args.concurrency + 1,
