@@ -530,12 +530,11 @@ async fn signin_with_a_password_over_72_bytes_is_invalid_credentials_after_a_has
             .error(400, Some("Invalid credentials"), None);
         wrong_times.push(t.elapsed());
     }
-    longer_times.sort();
-    wrong_times.sort();
-    let (l, w) = (longer_times[3], wrong_times[3]);
+    // The fastest of each (see `an_unknown_email_costs_the_same_time_as_a_wrong_password`).
+    let (l, w) = (min(&longer_times), min(&wrong_times));
     assert!(
         l * 2 >= w && w * 2 >= l,
-        "median signin time: password over 72 bytes {l:?}, wrong password {w:?}"
+        "fastest signin time: password over 72 bytes {l:?}, wrong password {w:?}"
     );
     app.signin(&email, &password).await;
 }
@@ -606,12 +605,13 @@ async fn an_unknown_email_costs_the_same_time_as_a_wrong_password() {
             .error(400, Some("Invalid credentials"), None);
         unknown.push(t.elapsed());
     }
-    wrong.sort();
-    unknown.sort();
-    let (w, n) = (wrong[3], unknown[3]);
+    // The fastest of each: other work on the machine only adds time, so
+    // the minimum is the cost of the request itself (a median moves with
+    // whatever else runs, and hashes run at idle priority).
+    let (w, n) = (min(&wrong), min(&unknown));
     assert!(
         n * 2 >= w && w * 2 >= n,
-        "median signin time: wrong password {w:?}, unknown email {n:?}"
+        "fastest signin time: wrong password {w:?}, unknown email {n:?}"
     );
 }
 
@@ -637,4 +637,9 @@ async fn the_web_ui_is_served_at_the_root() {
     r.expect(200);
     let ct = r.header("content-type").unwrap_or_default();
     assert!(ct.starts_with("text/html"), "GET / content type {ct:?}");
+}
+
+/// The shortest of `times`.
+fn min(times: &[std::time::Duration]) -> std::time::Duration {
+    times.iter().copied().min().expect("at least one sample")
 }
