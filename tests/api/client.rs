@@ -1,6 +1,7 @@
 //! A small JSON client for the ticketing HTTP contract (`/work/shared/API.md`),
-//! shared by the in-process suite (`tests/api`) and the child-process suite
-//! (`tests/process.rs`, which includes this file with `#[path]`).
+//! shared by the in-process suite (`tests/api`) and the child-process suites
+//! (`tests/process.rs` and `tests/torture/`, which include this file with
+//! `#[path]`).
 //!
 //! Every response goes through [`Api::send`], which fails the test on any 5xx
 //! and decodes the body as JSON, so no test can silently accept a crash.

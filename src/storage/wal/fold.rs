@@ -117,26 +117,79 @@ impl WalBackend {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::super::segment::log_files;
     use super::super::tests::{open, put, value};
+    use super::super::WalBackend;
     use crate::storage::Backend;
+
+    /// The checkpoint size of the test below: a rotation every few flushes.
+    const CHECKPOINT_BYTES: u64 = 2048;
+
+    /// Longer than a fold takes, even on a busy machine.
+    const FOLD_WITHIN: Duration = Duration::from_secs(10);
+
+    /// Whether a fold is running now.
+    fn folding(wal: &WalBackend) -> bool {
+        let log = wal.log.lock().unwrap();
+        log.folding.as_ref().is_some_and(|h| !h.is_finished())
+    }
+
+    /// Waits (at most `FOLD_WITHIN`) for the running fold to end: a flush
+    /// rotates only once the previous fold is done, and on a busy machine a
+    /// fold can outlast the writes that fill the next segment.
+    fn wait_for_fold(wal: &WalBackend) {
+        let deadline = Instant::now() + FOLD_WITHIN;
+        while folding(wal) {
+            assert!(
+                Instant::now() < deadline,
+                "a fold took over {FOLD_WITHIN:?}"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
 
     #[test]
     fn writers_go_on_while_segments_are_folded_and_a_crash_at_any_point_replays() {
         let dir = tempfile::tempdir().unwrap();
         {
-            // A tiny checkpoint size: a rotation every few flushes.
-            let wal = open(dir.path(), 2048);
+            let wal = open(dir.path(), CHECKPOINT_BYTES);
+            let (mut rotations, mut flushes_while_folding) = (0, 0);
             for i in 0..400 {
+                // Past the checkpoint size, this flush must rotate, so it
+                // waits for the last fold; the others go on meanwhile.
+                let (due, seq) = {
+                    let log = wal.log.lock().unwrap();
+                    (log.active.len > CHECKPOINT_BYTES, log.active.seq)
+                };
+                if due {
+                    wait_for_fold(&wal);
+                }
                 wal.apply(vec![put(&format!("k/{}", i % 37), &i.to_string())])
                     .unwrap();
                 wal.apply(vec![put(&format!("n/{i:04}"), &"x".repeat(100))])
                     .unwrap();
                 wal.flush().unwrap();
+                assert_eq!(
+                    wal.log.lock().unwrap().active.seq,
+                    seq + u64::from(due),
+                    "flush {i} rotates if and only if the segment is past the checkpoint size"
+                );
+                rotations += usize::from(due);
+                // A fold still running after this flush: it did not wait.
+                if !due && folding(&wal) {
+                    flushes_while_folding += 1;
+                }
                 // Every read sees the latest write, folded or not.
                 assert_eq!(value(&wal, &format!("k/{}", i % 37)), Some(i.to_string()));
                 assert_eq!(value(&wal, "n/0000").as_deref(), Some(&*"x".repeat(100)));
             }
+            eprintln!("{rotations} rotations; {flushes_while_folding} flushes while a fold ran");
+            assert!(
+                flushes_while_folding > 0,
+                "no flush went on while a fold ran"
+            );
             assert_eq!(wal.scan(b"n/").unwrap().len(), 400);
             let files = log_files(dir.path()).unwrap();
             assert!(
@@ -146,7 +199,7 @@ mod tests {
             assert!(files[0].0 > 10, "segments rotated: {files:?}");
             // Crash: dropped without a checkpoint, a fold maybe under way.
         }
-        let wal = open(dir.path(), 2048);
+        let wal = open(dir.path(), CHECKPOINT_BYTES);
         for k in 0..37 {
             let last = (0..400).filter(|i| i % 37 == k).max().unwrap();
             assert_eq!(value(&wal, &format!("k/{k}")), Some(last.to_string()));
