@@ -1,5 +1,5 @@
 //! [`SledStore`]: the embedded store of record. Batches go through the
-//! write-ahead log (`wal.rs`) into sled; the flusher thread (`flusher.rs`)
+//! write-ahead log (`wal/`) into sled; the flusher thread (`flusher.rs`)
 //! makes concurrent batches durable with one `fdatasync` (group commit);
 //! the free-space guard (`space.rs`) refuses writes before the disk fills.
 
