@@ -1,6 +1,6 @@
 //! The core: actors that own state and change it one message at a time.
 //!
-//! - [`ticket::TicketActor`], one per ticket, owns the seat, the order that
+//! - [`ticket::TicketActor`], one per ticket, owns the ticket, the order that
 //!   holds or bought it, and the hold's timer: the consistency boundary.
 //! - [`tickets::TicketSupervisor`] starts, restores and restarts ticket
 //!   actors, spread over one arbiter per core, and routes to them.

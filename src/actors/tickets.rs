@@ -104,12 +104,12 @@ impl TicketSupervisor {
         // The read model holds exactly what is durable (every change
         // reaches it only after its commit), so it is where an actor
         // starts from: no read of the store on the command's path.
-        let seat = self
+        let state = self
             .core
             .read_model
-            .seat(id)
+            .ticket_state(id)
             .ok_or(CommandError::NotFound)?;
-        let actor = TicketActor::new(seat, self.core.clone(), self.registry.clone());
+        let actor = TicketActor::new(state, self.core.clone(), self.registry.clone());
         let addr = if WORKER.with(Cell::get) {
             // Here, with the request that needs it: no thread hop per command.
             actor.start()
