@@ -253,7 +253,7 @@ impl Handler<Pay> for TicketActor {
     fn handle(&mut self, msg: Pay, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
         let mut state = self.state.clone();
-        let (changes, payable) = state.check_payable(msg.order_id, msg.by, self.core.clock.now());
+        let (changes, payable) = state.begin_payment(msg.order_id, msg.by, self.core.clock.now());
         let price: Price = match payable {
             Ok(price) => price,
             Err(e) => {
@@ -348,7 +348,7 @@ impl Handler<Delete> for TicketActor {
 
     fn handle(&mut self, msg: Delete, _: &mut Self::Context) -> Self::Result {
         let mut state = self.state.clone();
-        match state.check_deletable(msg.by, self.core.clock.now()) {
+        match state.prepare_delete(msg.by, self.core.clock.now()) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
                 let delete = vec![Write::DeleteTicket(state.ticket.id)];

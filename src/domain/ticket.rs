@@ -191,9 +191,11 @@ impl TicketState {
         Ok(changes)
     }
 
-    /// Checks that `order_id` may be paid by `by` at `now`; releases the ticket
-    /// first if the hold has lapsed (then the order is cancelled).
-    pub fn check_payable(
+    /// Starts paying for `order_id` by `by` at `now`: first releases the
+    /// ticket if the hold has lapsed (a change returned, to be stored, even
+    /// when the payment is then refused as cancelled), then says what to
+    /// charge. Nothing is marked paid until [`TicketState::complete_payment`].
+    pub fn begin_payment(
         &mut self,
         order_id: OrderId,
         by: UserId,
@@ -217,7 +219,7 @@ impl TicketState {
     }
 
     /// Marks the held order paid and the ticket sold. Call after a successful
-    /// charge for an order that `check_payable` accepted.
+    /// charge for an order that `begin_payment` accepted.
     pub fn complete_payment(&mut self, order_id: OrderId) -> Changes {
         let mut changes = Changes::default();
         if let Some(order) = self.order.as_mut().filter(|o| o.id == order_id) {
@@ -257,9 +259,11 @@ impl TicketState {
         Ok(changes)
     }
 
-    /// The seller deletes an available ticket: checks only, returns the
-    /// release of a lapsed hold that must be stored with the deletion.
-    pub fn check_deletable(&mut self, by: UserId, now: Timestamp) -> Result<Changes, DomainError> {
+    /// Readies an available ticket for deletion by its seller: releases a
+    /// lapsed hold on the way (returned, to be stored with the deletion) and
+    /// refuses a ticket still held or sold. The deletion itself is the
+    /// caller's write.
+    pub fn prepare_delete(&mut self, by: UserId, now: Timestamp) -> Result<Changes, DomainError> {
         if self.ticket.seller != by {
             return Err(DomainError::NotOwner);
         }
@@ -338,7 +342,7 @@ mod tests {
             .reserve(OrderId(2), ANN, Timestamp(0), WINDOW)
             .unwrap();
         state
-            .check_payable(OrderId(2), ANN, Timestamp(1))
+            .begin_payment(OrderId(2), ANN, Timestamp(1))
             .1
             .unwrap();
         state.complete_payment(OrderId(2));
@@ -354,20 +358,20 @@ mod tests {
             .unwrap();
         assert_eq!(
             state
-                .check_payable(OrderId(1), BOB, Timestamp(1))
+                .begin_payment(OrderId(1), BOB, Timestamp(1))
                 .1
                 .unwrap_err(),
             DomainError::NotOwner
         );
         assert_eq!(
             state
-                .check_payable(OrderId(9), ANN, Timestamp(1))
+                .begin_payment(OrderId(9), ANN, Timestamp(1))
                 .1
                 .unwrap_err(),
             DomainError::PayCancelled
         );
         let price = state
-            .check_payable(OrderId(1), ANN, Timestamp(1))
+            .begin_payment(OrderId(1), ANN, Timestamp(1))
             .1
             .unwrap();
         assert_eq!(price.cents(), 2000);
@@ -376,7 +380,7 @@ mod tests {
         assert_eq!(ch.orders[0].ticket.version, 2);
         assert_eq!(
             state
-                .check_payable(OrderId(1), ANN, Timestamp(2))
+                .begin_payment(OrderId(1), ANN, Timestamp(2))
                 .1
                 .unwrap_err(),
             DomainError::AlreadyPaid
@@ -390,7 +394,7 @@ mod tests {
             .reserve(OrderId(1), ANN, Timestamp(0), WINDOW)
             .unwrap();
         let late = Timestamp(0).plus(WINDOW);
-        let (ch, res) = state.check_payable(OrderId(1), ANN, late);
+        let (ch, res) = state.begin_payment(OrderId(1), ANN, late);
         assert_eq!(res.unwrap_err(), DomainError::PayCancelled);
         assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
         // The release is applied even though the payment was refused.
@@ -432,15 +436,15 @@ mod tests {
             Err(DomainError::EditWhileReserved)
         );
         assert_eq!(
-            state.check_deletable(SELLER, Timestamp(1)),
+            state.prepare_delete(SELLER, Timestamp(1)),
             Err(DomainError::DeleteWhileReserved)
         );
         assert_eq!(
-            state.check_deletable(ANN, Timestamp(1)),
+            state.prepare_delete(ANN, Timestamp(1)),
             Err(DomainError::NotOwner)
         );
         assert!(state
-            .check_deletable(SELLER, Timestamp(0).plus(WINDOW))
+            .prepare_delete(SELLER, Timestamp(0).plus(WINDOW))
             .is_ok());
     }
 }
