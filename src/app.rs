@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
-use crate::actors::{Core, OrderSupervisor, ReadModel, Sessions, TicketSupervisor, UserSupervisor};
+use crate::actors::{AccountIndex, Core, OrderSupervisor, ReadModel, Sessions, TicketRouter};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::IdGenerator;
@@ -145,7 +145,7 @@ impl App {
                 let arbiters: Vec<actix::Arbiter> = system.block_on(async move {
                     let arbiters: Vec<actix::Arbiter> =
                         (0..cores).map(|_| actix::Arbiter::new()).collect();
-                    let users_addr = actix::Actor::start(UserSupervisor::new(
+                    let users_addr = actix::Actor::start(AccountIndex::new(
                         user_storage,
                         user_ids,
                         user_clock,
@@ -171,7 +171,7 @@ impl App {
             .await
             .map_err(|_| StartError::Other("the actor system failed to start".into()))?;
 
-        let tickets = Arc::new(TicketSupervisor::new(core.clone(), arbiters.clone()));
+        let tickets = Arc::new(TicketRouter::new(core.clone(), arbiters.clone()));
         let restored = tickets
             .restore_holds()
             .map_err(|e| StartError::Other(format!("restoring holds: {e}")))?;

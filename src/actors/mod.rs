@@ -2,21 +2,21 @@
 //!
 //! - [`ticket::TicketActor`], one per ticket, owns the ticket, the order that
 //!   holds or bought it, and the hold's timer: the consistency boundary.
-//! - [`tickets::TicketSupervisor`] starts, restores and restarts ticket
+//! - [`router::TicketRouter`] starts, restores and restarts ticket
 //!   actors, spread over one arbiter per core, and routes to them.
 //! - [`orders::OrderSupervisor`] routes an order's commands to its ticket's
 //!   actor and serves a buyer's orders.
-//! - [`users::UserSupervisor`] owns accounts (unique emails); [`users::Sessions`]
+//! - [`accounts::AccountIndex`] owns accounts (unique emails); [`accounts::Sessions`]
 //!   remembers revoked sessions.
 //! - [`read_model::ReadModel`] and [`live::LiveHub`] receive each committed
 //!   change, for readers and live subscribers.
 
+pub mod accounts;
 pub mod live;
 pub mod orders;
 pub mod read_model;
+pub mod router;
 pub mod ticket;
-pub mod tickets;
-pub mod users;
 
 use std::time::Duration;
 
@@ -25,11 +25,11 @@ use crate::domain::{DomainError, IdGenerator};
 use crate::payments::{PaymentError, PaymentGateway};
 use crate::storage::{Storage, StorageError};
 
+pub use accounts::{AccountIndex, Sessions};
 pub use live::LiveHub;
 pub use orders::OrderSupervisor;
 pub use read_model::{ReadModel, TicketFilter};
-pub use tickets::{mark_worker_thread, TicketSupervisor};
-pub use users::{Sessions, UserSupervisor};
+pub use router::{mark_worker_thread, TicketRouter};
 
 /// What every actor shares: storage, the read side, ids, the gateway, the
 /// clock.

@@ -6,19 +6,19 @@
 use std::sync::Arc;
 
 use super::ticket::{Cancel, Pay, Reserve};
-use super::{CommandError, Core, TicketSupervisor};
+use super::{CommandError, Core, TicketRouter};
 use crate::domain::{DomainError, Order, OrderId, OrderStatus, Payment, TicketId, UserId};
 
 /// Routes order commands; reads orders.
 #[derive(Clone)]
 pub struct OrderSupervisor {
     core: Arc<Core>,
-    tickets: Arc<TicketSupervisor>,
+    tickets: Arc<TicketRouter>,
 }
 
 impl OrderSupervisor {
     /// A router over `tickets`.
-    pub fn new(core: Arc<Core>, tickets: Arc<TicketSupervisor>) -> Self {
+    pub fn new(core: Arc<Core>, tickets: Arc<TicketRouter>) -> Self {
         OrderSupervisor { core, tickets }
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::tickets::Registry;
+use super::router::Registry;
 use super::{CommandError, Core};
 use crate::domain::{
     Changes, EventDate, Order, OrderId, Payment, PaymentId, Price, Ticket, TicketState, Title,

@@ -29,7 +29,7 @@ use actix::Addr;
 use warp::http::{Method, StatusCode};
 use warp::Filter;
 
-use crate::actors::{Core, OrderSupervisor, Sessions, TicketSupervisor, UserSupervisor};
+use crate::actors::{AccountIndex, Core, OrderSupervisor, Sessions, TicketRouter};
 use crate::domain::Email;
 use auth::Tokens;
 use error::ApiError;
@@ -55,11 +55,11 @@ pub struct State {
     /// The core's shared parts.
     pub core: Arc<Core>,
     /// Ticket actors.
-    pub tickets: Arc<TicketSupervisor>,
+    pub tickets: Arc<TicketRouter>,
     /// Order routing.
     pub orders: OrderSupervisor,
     /// Accounts.
-    pub users: Addr<UserSupervisor>,
+    pub users: Addr<AccountIndex>,
     /// Revoked sessions.
     pub sessions: Arc<Sessions>,
     /// Session tokens.

@@ -8,7 +8,7 @@ use super::inputs::{SigninBody, SignupBody};
 use super::openapi::{BodilessWriteRefusals, WriteRefusals};
 use super::request::ApiRequest;
 use super::{reply, Reply, State};
-use crate::actors::users::{FindByEmail, Register};
+use crate::actors::accounts::{FindByEmail, Register};
 use crate::domain::{DomainError, MAX_PASSWORD_BYTES};
 use crate::views::{CurrentUser, ErrorBody, Session, UserView};
 
@@ -147,6 +147,6 @@ pub async fn current_user(state: &State, req: ApiRequest) -> Reply {
 }
 
 fn mailbox(e: actix::MailboxError) -> ApiError {
-    tracing::warn!(error = %e, "user supervisor unreachable");
+    tracing::warn!(error = %e, "account index unreachable");
     ApiError::Unavailable
 }

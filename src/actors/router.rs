@@ -1,6 +1,6 @@
-//! `TicketSupervisor`: starts ticket actors (lazily, on a ticket's first
+//! `TicketRouter`: starts ticket actors (lazily, on a ticket's first
 //! command, and at start-up for every ticket with a hold to re-arm), restores
-//! them from storage, restarts one whose mailbox has closed, and routes
+//! them from the read model, restarts one whose mailbox has closed, and routes
 //! commands to them. An actor is started on the arbiter (one per core) of
 //! the request that first needs it, since connections are served there too
 //! (see `http::server`); otherwise (holds restored at start-up) round-robin.
@@ -57,18 +57,18 @@ impl Registry {
 }
 
 /// Starts, restores, restarts and routes to ticket actors.
-pub struct TicketSupervisor {
+pub struct TicketRouter {
     core: Arc<Core>,
     registry: Arc<Registry>,
     arbiters: Vec<ArbiterHandle>,
     next: AtomicUsize,
 }
 
-impl TicketSupervisor {
-    /// A supervisor placing actors on `arbiters`.
+impl TicketRouter {
+    /// A router placing actors on `arbiters`.
     pub fn new(core: Arc<Core>, arbiters: Vec<ArbiterHandle>) -> Self {
         assert!(!arbiters.is_empty(), "at least one arbiter");
-        TicketSupervisor {
+        TicketRouter {
             core,
             registry: Arc::new(Registry::default()),
             arbiters,
