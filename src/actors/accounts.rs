@@ -37,6 +37,16 @@ impl AccountIndex {
             registering: HashSet::new(),
         }
     }
+
+    /// One account per email: refuses an email taken, or being registered
+    /// right now.
+    fn admits(&self, email: &Email) -> Result<(), DomainError> {
+        if self.by_email.contains_key(email) || self.registering.contains(email) {
+            Err(DomainError::EmailInUse)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl Actor for AccountIndex {
@@ -65,8 +75,8 @@ impl Handler<Register> for AccountIndex {
     type Result = ResponseActFuture<Self, Result<User, CommandError>>;
 
     fn handle(&mut self, msg: Register, _: &mut Self::Context) -> Self::Result {
-        if self.by_email.contains_key(&msg.email) || self.registering.contains(&msg.email) {
-            return Box::pin(fut::ready(Err(DomainError::EmailInUse.into())));
+        if let Err(e) = self.admits(&msg.email) {
+            return Box::pin(fut::ready(Err(e.into())));
         }
         let user = User {
             id: UserId(self.ids.next()),
@@ -82,6 +92,20 @@ impl Handler<Register> for AccountIndex {
             act.by_email.insert(user.email.clone(), user.clone());
             Ok(user)
         }))
+    }
+}
+
+/// Ask whether an email could be registered now.
+#[derive(Message)]
+#[rtype(result = "Result<(), CommandError>")]
+pub struct CheckFree(pub Email);
+
+/// CheckFree: `EmailInUse` if [`Register`] would refuse it now.
+impl Handler<CheckFree> for AccountIndex {
+    type Result = Result<(), CommandError>;
+
+    fn handle(&mut self, msg: CheckFree, _: &mut Self::Context) -> Self::Result {
+        Ok(self.admits(&msg.0)?)
     }
 }
 

@@ -15,8 +15,7 @@ use actix::prelude::*;
 
 use super::ticket::TicketActor;
 use super::{CommandError, Core};
-use crate::domain::{EventDate, Price, Ticket, TicketId, Title, UserId};
-use crate::storage::Write;
+use crate::domain::TicketId;
 
 thread_local! {
     /// Whether this thread is one of the arbiters ticket actors live on.
@@ -48,11 +47,6 @@ impl Registry {
     /// How many ticket actors are running.
     pub fn len(&self) -> usize {
         self.actors.lock().expect("registry lock").len()
-    }
-
-    /// Whether no ticket actor is running.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -140,23 +134,6 @@ impl TicketRouter {
             }
         }
         Err(CommandError::NotFound)
-    }
-
-    /// Puts a new ticket on sale (no actor needed until its first command).
-    pub async fn create(
-        &self,
-        seller: UserId,
-        title: Title,
-        price: Price,
-        date: EventDate,
-    ) -> Result<Ticket, CommandError> {
-        let ticket = Ticket::new(TicketId(self.core.ids.next()), seller, title, price, date);
-        self.core
-            .storage
-            .commit(vec![Write::Ticket(ticket.clone())])
-            .await?;
-        self.core.read_model.put_ticket(ticket.clone());
-        Ok(ticket)
     }
 
     /// Running ticket actors.

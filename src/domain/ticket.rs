@@ -99,6 +99,16 @@ impl Ticket {
         }
     }
 
+    /// Only its seller may edit or delete a ticket: the one place that rule
+    /// lives.
+    pub fn check_seller(&self, by: UserId) -> Result<(), DomainError> {
+        if self.seller == by {
+            Ok(())
+        } else {
+            Err(DomainError::NotOwner)
+        }
+    }
+
     fn snapshot(&self) -> OrderTicket {
         OrderTicket {
             id: self.id,
@@ -178,9 +188,7 @@ impl TicketState {
         let mut changes = Changes::default();
         match &self.order {
             Some(o) if o.id == order_id => {
-                if o.buyer != by {
-                    return Err(DomainError::NotOwner);
-                }
+                o.check_buyer(by)?;
                 if o.status == OrderStatus::Complete {
                     return Err(DomainError::CancelPaid);
                 }
@@ -204,15 +212,13 @@ impl TicketState {
         let mut changes = Changes::default();
         self.expire_if_due(now, &mut changes);
         let result = match &self.order {
-            Some(o) if o.id == order_id => {
-                if o.buyer != by {
-                    Err(DomainError::NotOwner)
-                } else if o.status == OrderStatus::Complete {
+            Some(o) if o.id == order_id => o.check_buyer(by).and_then(|()| {
+                if o.status == OrderStatus::Complete {
                     Err(DomainError::AlreadyPaid)
                 } else {
                     Ok(o.ticket.price)
                 }
-            }
+            }),
             _ => Err(DomainError::PayCancelled),
         };
         (changes, result)
@@ -243,9 +249,7 @@ impl TicketState {
         date: EventDate,
         now: Timestamp,
     ) -> Result<Changes, DomainError> {
-        if self.ticket.seller != by {
-            return Err(DomainError::NotOwner);
-        }
+        self.ticket.check_seller(by)?;
         let mut changes = Changes::default();
         self.expire_if_due(now, &mut changes);
         if self.order.is_some() {
@@ -264,9 +268,7 @@ impl TicketState {
     /// refuses a ticket still held or sold. The deletion itself is the
     /// caller's write.
     pub fn prepare_delete(&mut self, by: UserId, now: Timestamp) -> Result<Changes, DomainError> {
-        if self.ticket.seller != by {
-            return Err(DomainError::NotOwner);
-        }
+        self.ticket.check_seller(by)?;
         let mut changes = Changes::default();
         self.expire_if_due(now, &mut changes);
         if self.order.is_some() {
