@@ -50,7 +50,8 @@ impl Registry {
     }
 }
 
-/// Starts, restores, restarts and routes to ticket actors.
+/// Starts, restores, restarts and routes to ticket actors: the registry
+/// behind the `Tickets` and `Orders` handles.
 pub struct TicketRouter {
     core: Arc<Core>,
     registry: Arc<Registry>,
@@ -87,7 +88,7 @@ impl TicketRouter {
         Ok(held.len())
     }
 
-    /// The running actor for `id`, started from storage if needed.
+    /// The running actor for `id`, started from the read model if needed.
     fn actor(&self, id: TicketId) -> Result<Addr<TicketActor>, CommandError> {
         let mut actors = self.registry.actors.lock().expect("registry lock");
         if let Some(addr) = actors.get(&id) {
@@ -116,7 +117,7 @@ impl TicketRouter {
     }
 
     /// Sends `msg` to the actor of ticket `id`; if that actor has stopped
-    /// (deleted, or died) the ticket is restored from storage and tried once
+    /// (deleted, or died) the ticket is restored from the read model and tried once
     /// more.
     pub async fn send<M, R>(&self, id: TicketId, msg: M) -> Result<R, CommandError>
     where
