@@ -33,7 +33,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Reserve then cancel through the order supervisor and the ticket's actor:
+/// Reserve then cancel through the `Orders` handle and the ticket's actor:
 /// two durable commits per iteration.
 fn actor_round_trip(c: &mut Criterion) {
     let rt = runtime();

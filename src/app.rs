@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
-use crate::actors::{Core, OrderSupervisor, ReadModel, Sessions, TicketSupervisor, UserSupervisor};
+use crate::actors::{
+    AccountIndex, Accounts, Core, Live, Orders, ReadModel, Sessions, TicketRouter, Tickets,
+};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::IdGenerator;
@@ -121,14 +123,14 @@ impl App {
             s => s.as_bytes().to_vec(),
         };
         let ids = Arc::new(IdGenerator::starting_after(snapshot.max_id));
-        let core = Arc::new(Core {
-            storage: storage.clone(),
-            read_model: ReadModel::new(snapshot.tickets, snapshot.orders),
-            ids: ids.clone(),
-            gateway: Box::new(TestGateway),
-            reservation_window: settings.reservation_window(),
-            clock: clock.clone(),
-        });
+        let core = Arc::new(Core::new(
+            storage.clone(),
+            ReadModel::new(snapshot.tickets, snapshot.orders),
+            ids.clone(),
+            Box::new(TestGateway),
+            settings.reservation_window(),
+            clock.clone(),
+        ));
 
         // actix runs on its own thread with one arbiter per core; connections
         // are served on those arbiters too (see `http::server`).
@@ -145,7 +147,7 @@ impl App {
                 let arbiters: Vec<actix::Arbiter> = system.block_on(async move {
                     let arbiters: Vec<actix::Arbiter> =
                         (0..cores).map(|_| actix::Arbiter::new()).collect();
-                    let users_addr = actix::Actor::start(UserSupervisor::new(
+                    let index = actix::Actor::start(AccountIndex::new(
                         user_storage,
                         user_ids,
                         user_clock,
@@ -155,7 +157,7 @@ impl App {
                         arbiter.spawn_fn(crate::actors::mark_worker_thread);
                     }
                     let handles = arbiters.iter().map(|a| a.handle()).collect::<Vec<_>>();
-                    let _ = ready_tx.send((handles, users_addr, actix::System::current()));
+                    let _ = ready_tx.send((handles, index, actix::System::current()));
                     arbiters
                 });
                 if let Err(e) = system.run() {
@@ -167,12 +169,12 @@ impl App {
                 }
             })
             .map_err(|e| StartError::Other(format!("cannot start the actor thread: {e}")))?;
-        let (arbiters, users, system) = ready_rx
+        let (arbiters, account_index, system) = ready_rx
             .await
             .map_err(|_| StartError::Other("the actor system failed to start".into()))?;
 
-        let tickets = Arc::new(TicketSupervisor::new(core.clone(), arbiters.clone()));
-        let restored = tickets
+        let router = Arc::new(TicketRouter::new(core.clone(), arbiters.clone()));
+        let restored = router
             .restore_holds()
             .map_err(|e| StartError::Other(format!("restoring holds: {e}")))?;
         let sessions = Arc::new(Sessions::new(
@@ -188,7 +190,10 @@ impl App {
                 .map_err(|e| StartError::Other(e.to_string()))?
         };
         let state = Arc::new(State {
-            orders: OrderSupervisor::new(core.clone(), tickets.clone()),
+            tickets: Tickets::new(core.clone(), router.clone()),
+            orders: Orders::new(core.clone(), router),
+            accounts: Accounts::new(account_index, sessions.clone()),
+            live: Live::new(core.clone()),
             tokens: Tokens::new(
                 &secret,
                 settings.auth.session_secs,
@@ -198,9 +203,6 @@ impl App {
                 clock,
             ),
             core,
-            tickets,
-            users,
-            sessions,
             passwords,
             limits: Limits {
                 auth_per_addr: RateLimit::per_minute(settings.limits.auth_per_addr),
@@ -292,7 +294,7 @@ impl RunningApp {
         if let Some(tx) = self.stop_http.take() {
             let _ = tx.send(());
         }
-        self.state.core.read_model.close_live();
+        self.state.live.close();
         if tokio::time::timeout(grace, &mut self.http).await.is_err() {
             tracing::warn!("connections still open after the grace period; closing them");
             self.http.abort();

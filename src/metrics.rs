@@ -42,7 +42,7 @@ pub fn handle() -> &'static PrometheusHandle {
 
 /// The Prometheus text page.
 pub fn render(core: &Core, running_actors: usize) -> String {
-    let counts = core.read_model.counts();
+    let counts = core.read_model().counts();
     for (status, n) in counts.tickets {
         metrics::gauge!("tickets", "status" => status).set(n as f64);
     }
@@ -50,10 +50,14 @@ pub fn render(core: &Core, running_actors: usize) -> String {
         metrics::gauge!("orders", "status" => status).set(n as f64);
     }
     metrics::gauge!("holds_active").set(counts.holds_active as f64);
-    metrics::gauge!("live_subscribers").set(core.read_model.subscribers() as f64);
+    metrics::gauge!("live_subscribers").set(core.read_model().subscribers() as f64);
     metrics::gauge!("ticket_actors_running").set(running_actors as f64);
-    let stats = core.storage.stats();
-    metrics::gauge!("storage_writable").set(if core.storage.is_writable() { 1.0 } else { 0.0 });
+    let stats = core.storage().stats();
+    metrics::gauge!("storage_writable").set(if core.storage().is_writable() {
+        1.0
+    } else {
+        0.0
+    });
     metrics::gauge!("storage_batches_applied").set(stats.batches as f64);
     handle().render()
 }

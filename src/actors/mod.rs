@@ -1,23 +1,27 @@
-//! The core: actors that own state and change it one message at a time.
+//! The core: actors that own state and change it one message at a time, and
+//! the handles the edge calls them through.
 //!
-//! - [`ticket::TicketActor`], one per ticket, owns the seat, the order that
+//! - [`handles`]: [`Tickets`], [`Orders`], [`Accounts`] and [`Live`], the
+//!   typed API of the core. A handle is a cheap clonable struct whose
+//!   methods return typed results; which actor runs a command, and where,
+//!   stays behind it.
+//! - `ticket::TicketActor`, one per ticket, owns the ticket, the order that
 //!   holds or bought it, and the hold's timer: the consistency boundary.
-//! - [`tickets::TicketSupervisor`] starts, restores and restarts ticket
-//!   actors, spread over one arbiter per core, and routes to them.
-//! - [`orders::OrderSupervisor`] routes an order's commands to its ticket's
-//!   actor and serves a buyer's orders.
-//! - [`users::UserSupervisor`] owns accounts (unique emails); [`users::Sessions`]
-//!   remembers revoked sessions.
+//! - `router::TicketRouter` starts, restores and restarts ticket actors,
+//!   spread over one arbiter per core, and routes commands to them.
+//! - [`accounts::AccountIndex`] is the actor owning the email index (unique
+//!   emails); [`accounts::Sessions`] remembers revoked sessions.
 //! - [`read_model::ReadModel`] and [`live::LiveHub`] receive each committed
 //!   change, for readers and live subscribers.
 
+pub mod accounts;
+pub mod handles;
 pub mod live;
-pub mod orders;
 pub mod read_model;
-pub mod ticket;
-pub mod tickets;
-pub mod users;
+mod router;
+mod ticket;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
@@ -25,27 +29,62 @@ use crate::domain::{DomainError, IdGenerator};
 use crate::payments::{PaymentError, PaymentGateway};
 use crate::storage::{Storage, StorageError};
 
+pub use accounts::{AccountIndex, Sessions};
+pub use handles::{Accounts, AsSeller, Live, Orders, Tickets};
 pub use live::LiveHub;
-pub use orders::OrderSupervisor;
 pub use read_model::{ReadModel, TicketFilter};
-pub use tickets::{mark_worker_thread, TicketSupervisor};
-pub use users::{Sessions, UserSupervisor};
+pub(crate) use router::{mark_worker_thread, TicketRouter};
 
-/// What every actor shares: storage, the read side, ids, the gateway, the
-/// clock.
+/// What every actor and handle shares: storage, the read side, ids, the
+/// gateway, the clock. Its parts are private to the core; the edge reaches
+/// them through the handles, and the plumbing that is no command (health,
+/// metrics, request ids) through the narrow accessors below.
 pub struct Core {
-    /// Durable state.
-    pub storage: Storage,
-    /// Committed state for readers, and the live change fan-out.
-    pub read_model: ReadModel,
-    /// Id source for new records.
-    pub ids: std::sync::Arc<IdGenerator>,
-    /// Where payments are taken.
-    pub gateway: Box<dyn PaymentGateway>,
-    /// How long a reservation holds its ticket.
-    pub reservation_window: Duration,
-    /// The time every hold, expiry and timestamp is decided by.
-    pub clock: Clock,
+    storage: Storage,
+    read_model: ReadModel,
+    ids: Arc<IdGenerator>,
+    gateway: Box<dyn PaymentGateway>,
+    reservation_window: Duration,
+    clock: Clock,
+}
+
+impl Core {
+    /// The core over `storage` and the committed state in `read_model`:
+    /// new ids from `ids`, payments through `gateway`, holds of
+    /// `reservation_window`, every hold and timestamp on `clock`.
+    pub fn new(
+        storage: Storage,
+        read_model: ReadModel,
+        ids: Arc<IdGenerator>,
+        gateway: Box<dyn PaymentGateway>,
+        reservation_window: Duration,
+        clock: Clock,
+    ) -> Self {
+        Core {
+            storage,
+            read_model,
+            ids,
+            gateway,
+            reservation_window,
+            clock,
+        }
+    }
+
+    /// Storage, for whether it takes writes (`/healthz`) and its counters
+    /// (`/metrics`, the load generator's report).
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The committed state, for the gauges of `/metrics`.
+    pub(crate) fn read_model(&self) -> &ReadModel {
+        &self.read_model
+    }
+
+    /// A new id from the one generator (request ids are drawn from it too).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.ids.next()
+    }
 }
 
 /// Why a command to the core failed: the actors layer's one error enum.

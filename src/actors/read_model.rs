@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
 
 use super::live::{Encoder, LiveHub, Subscription, Topic};
-use crate::domain::{Order, OrderId, Seat, Ticket, TicketId, TicketStatus, UserId};
+use crate::domain::{Order, OrderId, Ticket, TicketId, TicketState, TicketStatus, UserId};
 
 /// Which tickets a list wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,11 +201,11 @@ impl ReadModel {
 
     /// One ticket with the order holding or owning it, as last committed:
     /// the state a ticket actor starts from.
-    pub fn seat(&self, id: TicketId) -> Option<Seat> {
+    pub fn ticket_state(&self, id: TicketId) -> Option<TicketState> {
         let ix = self.index.read().expect("read model lock");
         let ticket = ix.tickets.get(&id)?.clone();
         let order = ticket.order_id.and_then(|oid| ix.orders.get(&oid).cloned());
-        Some(Seat { ticket, order })
+        Some(TicketState { ticket, order })
     }
 
     /// One order.

@@ -1,17 +1,19 @@
-//! `TicketActor`: one per ticket. It owns the seat, the order holding or owning
-//! it, and the hold's timer. Reserve, cancel, expire, pay, edit and delete are
-//! messages handled one at a time, each committed durably (while the actor
-//! takes no other message) before it replies: no seat is held or sold twice.
+//! `TicketActor`: one per ticket. It owns the ticket's state (the ticket and
+//! the order holding or owning it) and the hold's timer. Reserve, cancel,
+//! expire, pay, edit and delete are messages handled one at a time, each
+//! committed durably (while the actor takes no other message) before it
+//! replies: no ticket is held or sold twice.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::tickets::Registry;
+use super::router::Registry;
 use super::{CommandError, Core};
 use crate::domain::{
-    Changes, EventDate, Order, OrderId, Payment, PaymentId, Price, Seat, Ticket, Title, UserId,
+    Changes, EventDate, Order, OrderId, Payment, PaymentId, Price, Ticket, TicketState, Title,
+    UserId,
 };
 use crate::storage::Write;
 
@@ -25,7 +27,7 @@ type Step<T> = ResponseActFuture<TicketActor, Result<T, CommandError>>;
 
 /// The actor owning one ticket.
 pub struct TicketActor {
-    seat: Seat,
+    state: TicketState,
     core: Arc<Core>,
     registry: Arc<Registry>,
     timer: Option<SpawnHandle>,
@@ -39,10 +41,10 @@ pub struct TicketActor {
 }
 
 impl TicketActor {
-    /// An actor for `seat`, as last committed.
-    pub fn new(seat: Seat, core: Arc<Core>, registry: Arc<Registry>) -> Self {
+    /// An actor for `state`, as last committed.
+    pub fn new(state: TicketState, core: Arc<Core>, registry: Arc<Registry>) -> Self {
         TicketActor {
-            seat,
+            state,
             core,
             registry,
             timer: None,
@@ -58,20 +60,20 @@ impl TicketActor {
         ctx.run_interval(IDLE_STOP, |act, ctx| {
             if !act.committing
                 && act.last_active.elapsed() >= IDLE_STOP
-                && act.seat.hold_deadline().is_none()
+                && act.state.hold_deadline().is_none()
             {
                 ctx.stop();
             }
         });
     }
 
-    /// (Re)arms the hold's timer for the current seat: a wait on the core's
+    /// (Re)arms the hold's timer for the current state: a wait on the core's
     /// clock until the deadline, kept so the next change can cancel it.
     fn arm(&mut self, ctx: &mut Context<Self>) {
         if let Some(handle) = self.timer.take() {
             ctx.cancel_future(handle);
         }
-        if let Some((order_id, deadline)) = self.seat.hold_deadline() {
+        if let Some((order_id, deadline)) = self.state.hold_deadline() {
             let due = self.core.clock.sleep_until(deadline);
             self.timer = Some(ctx.spawn(due.into_actor(self).map(move |(), act, ctx| {
                 act.timer = None;
@@ -80,14 +82,14 @@ impl TicketActor {
         }
     }
 
-    /// The hold's timer fired: release the seat if that hold is still due.
+    /// The hold's timer fired: release the ticket if that hold is still due.
     fn on_deadline(&mut self, order_id: OrderId, ctx: &mut Context<Self>) {
         if self.committing {
             // The commit in flight re-arms the timer once it is decided.
             return;
         }
         let now = self.core.clock.now();
-        match self.seat.hold_deadline() {
+        match self.state.hold_deadline() {
             Some((id, deadline)) if id == order_id => {
                 if now < deadline {
                     self.arm(ctx);
@@ -96,14 +98,14 @@ impl TicketActor {
             }
             _ => return,
         }
-        let mut seat = self.seat.clone();
+        let mut state = self.state.clone();
         let mut changes = Changes::default();
-        seat.expire_if_due(now, &mut changes);
-        let step = self.commit(seat, changes, Vec::new());
+        state.expire_if_due(now, &mut changes);
+        let step = self.commit(state, changes, Vec::new());
         ctx.wait(step.map(move |res, act, ctx| match res {
             Ok(()) => metrics::counter!("holds_expired_total").increment(1),
             Err(e) => {
-                tracing::warn!(ticket = %act.seat.ticket.id, error = %e, "hold expiry not stored; retrying");
+                tracing::warn!(ticket = %act.state.ticket.id, error = %e, "hold expiry not stored; retrying");
                 // A retry delay, not a deadline: real time.
                 ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_deadline(order_id, ctx));
             }
@@ -111,7 +113,7 @@ impl TicketActor {
     }
 
     /// The one way a ticket changes: stores `changes` (plus `extra`
-    /// writes) as one batch and, only once it is durable, adopts `seat`,
+    /// writes) as one batch and, only once it is durable, adopts `state`,
     /// re-arms the hold's timer and publishes the change to the read model
     /// and the live feed. A refused batch changes nothing anyone can see:
     /// the actor keeps its state and the error goes back to the caller.
@@ -119,7 +121,7 @@ impl TicketActor {
     /// and the hold's timer does not act (see `committing`).
     /// When `extra` deletes the ticket, the read model drops it and the
     /// actor stops.
-    fn commit(&mut self, seat: Seat, changes: Changes, mut extra: Vec<Write>) -> Step<()> {
+    fn commit(&mut self, state: TicketState, changes: Changes, mut extra: Vec<Write>) -> Step<()> {
         let deleted = extra.iter().any(|w| matches!(w, Write::DeleteTicket(_)));
         let mut writes = Vec::with_capacity(changes.orders.len() + 1 + extra.len());
         if let Some(ticket) = changes.final_ticket().filter(|_| !deleted) {
@@ -128,7 +130,7 @@ impl TicketActor {
         writes.extend(changes.orders.iter().cloned().map(Write::Order));
         writes.append(&mut extra);
         if writes.is_empty() {
-            self.seat = seat;
+            self.state = state;
             return Box::pin(fut::ready(Ok(())));
         }
         let durable = self.core.storage.commit(writes);
@@ -141,12 +143,12 @@ impl TicketActor {
                 act.arm(ctx);
                 return Err(e.into());
             }
-            act.seat = seat;
+            act.state = state;
             act.arm(ctx);
             if deleted {
                 act.core
                     .read_model
-                    .remove_ticket(act.seat.ticket.id, &changes);
+                    .remove_ticket(act.state.ticket.id, &changes);
                 ctx.stop();
             } else {
                 act.core.read_model.put(&changes.tickets, &changes.orders);
@@ -172,7 +174,7 @@ impl Actor for TicketActor {
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
-        self.registry.forget(self.seat.ticket.id, &ctx.address());
+        self.registry.forget(self.state.ticket.id, &ctx.address());
     }
 }
 
@@ -186,19 +188,19 @@ pub struct Reserve {
     pub buyer: UserId,
 }
 
-/// Reserve: hold the seat, or refuse with `Ticket is already reserved`.
+/// Reserve: hold the ticket, or refuse with `Ticket is already reserved`.
 impl Handler<Reserve> for TicketActor {
     type Result = AtomicResponse<Self, Result<Order, CommandError>>;
 
     fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
-        let mut seat = self.seat.clone();
+        let mut state = self.state.clone();
         let window = self.core.reservation_window;
-        match seat.reserve(msg.order_id, msg.buyer, self.core.clock.now(), window) {
+        match state.reserve(msg.order_id, msg.buyer, self.core.clock.now(), window) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
-                let order = seat.order.clone();
-                let step = self.commit(seat, changes, Vec::new());
+                let order = state.order.clone();
+                let step = self.commit(state, changes, Vec::new());
                 AtomicResponse::new(Box::pin(
                     step.map(move |res, _, _| res.and(order.ok_or(CommandError::NotFound))),
                 ))
@@ -217,16 +219,16 @@ pub struct Cancel {
     pub by: UserId,
 }
 
-/// Cancel: release the seat (refused once paid).
+/// Cancel: release the ticket (refused once paid).
 impl Handler<Cancel> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
     fn handle(&mut self, msg: Cancel, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
-        let mut seat = self.seat.clone();
-        match seat.cancel(msg.order_id, msg.by) {
+        let mut state = self.state.clone();
+        match state.cancel(msg.order_id, msg.by) {
             Err(e) => Self::fail(e),
-            Ok(changes) => AtomicResponse::new(self.commit(seat, changes, Vec::new())),
+            Ok(changes) => AtomicResponse::new(self.commit(state, changes, Vec::new())),
         }
     }
 }
@@ -243,20 +245,20 @@ pub struct Pay {
     pub token: String,
 }
 
-/// Pay: charge, then mark the order complete and the seat sold. The hold's
+/// Pay: charge, then mark the order complete and the ticket sold. The hold's
 /// expiry waits for the charge's outcome (the actor takes no other message).
 impl Handler<Pay> for TicketActor {
     type Result = AtomicResponse<Self, Result<Payment, CommandError>>;
 
     fn handle(&mut self, msg: Pay, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
-        let mut seat = self.seat.clone();
-        let (changes, payable) = seat.check_payable(msg.order_id, msg.by, self.core.clock.now());
+        let mut state = self.state.clone();
+        let (changes, payable) = state.begin_payment(msg.order_id, msg.by, self.core.clock.now());
         let price: Price = match payable {
             Ok(price) => price,
             Err(e) => {
                 // A lapsed hold was released on the way: store that first.
-                let step = self.commit(seat, changes, Vec::new());
+                let step = self.commit(state, changes, Vec::new());
                 return AtomicResponse::new(Box::pin(
                     step.map(move |res, _, _| res.and(Err(e.into()))),
                 ));
@@ -274,8 +276,8 @@ impl Handler<Pay> for TicketActor {
                     }
                 };
                 metrics::counter!("payments_total", "outcome" => "charged").increment(1);
-                let mut seat = act.seat.clone();
-                let changes = seat.complete_payment(order_id);
+                let mut state = act.state.clone();
+                let changes = state.complete_payment(order_id);
                 let payment = Payment {
                     id: PaymentId(act.core.ids.next()),
                     order_id,
@@ -285,7 +287,7 @@ impl Handler<Pay> for TicketActor {
                 };
                 let writes = vec![Write::Payment(payment.clone())];
                 Box::pin(
-                    act.commit(seat, changes, writes)
+                    act.commit(state, changes, writes)
                         .map(move |res, _, _| res.map(|()| payment)),
                 )
             },
@@ -307,14 +309,14 @@ pub struct Edit {
     pub date: EventDate,
 }
 
-/// Edit: change title, price and date while the seat is available.
+/// Edit: change title, price and date while the ticket is available.
 impl Handler<Edit> for TicketActor {
     type Result = AtomicResponse<Self, Result<Ticket, CommandError>>;
 
     fn handle(&mut self, msg: Edit, _: &mut Self::Context) -> Self::Result {
         self.last_active = Instant::now();
-        let mut seat = self.seat.clone();
-        match seat.edit(
+        let mut state = self.state.clone();
+        match state.edit(
             msg.by,
             msg.title,
             msg.price,
@@ -323,9 +325,9 @@ impl Handler<Edit> for TicketActor {
         ) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
-                let step = self.commit(seat, changes, Vec::new());
+                let step = self.commit(state, changes, Vec::new());
                 AtomicResponse::new(Box::pin(
-                    step.map(|res, act, _| res.map(|()| act.seat.ticket.clone())),
+                    step.map(|res, act, _| res.map(|()| act.state.ticket.clone())),
                 ))
             }
         }
@@ -345,12 +347,12 @@ impl Handler<Delete> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
     fn handle(&mut self, msg: Delete, _: &mut Self::Context) -> Self::Result {
-        let mut seat = self.seat.clone();
-        match seat.check_deletable(msg.by, self.core.clock.now()) {
+        let mut state = self.state.clone();
+        match state.prepare_delete(msg.by, self.core.clock.now()) {
             Err(e) => Self::fail(e),
             Ok(changes) => {
-                let delete = vec![Write::DeleteTicket(seat.ticket.id)];
-                AtomicResponse::new(self.commit(seat, changes, delete))
+                let delete = vec![Write::DeleteTicket(state.ticket.id)];
+                AtomicResponse::new(self.commit(state, changes, delete))
             }
         }
     }

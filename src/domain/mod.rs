@@ -14,7 +14,7 @@ pub mod values;
 pub use error::DomainError;
 pub use ids::{IdGenerator, OrderId, PaymentId, SessionId, TicketId, UserId};
 pub use order::{Order, OrderStatus, OrderTicket, Payment};
-pub use ticket::{Changes, Seat, Ticket, TicketStatus};
+pub use ticket::{Changes, Ticket, TicketState, TicketStatus};
 pub use time::Timestamp;
 pub use user::User;
 pub use values::{Email, EventDate, Password, Price, Title, MAX_PASSWORD_BYTES};

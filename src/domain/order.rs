@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventDate, OrderId, PaymentId, Price, TicketId, Timestamp, Title, UserId};
+use super::{
+    DomainError, EventDate, OrderId, PaymentId, Price, TicketId, Timestamp, Title, UserId,
+};
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +66,18 @@ pub struct Order {
     pub expires_at: Timestamp,
     /// 0 at creation, one more per change.
     pub version: u64,
+}
+
+impl Order {
+    /// Only its buyer may see, cancel or pay an order: the one place that
+    /// rule lives (the read side and the ticket's state both ask here).
+    pub fn check_buyer(&self, by: UserId) -> Result<(), DomainError> {
+        if self.buyer == by {
+            Ok(())
+        } else {
+            Err(DomainError::NotOwner)
+        }
+    }
 }
 
 /// A successful charge.

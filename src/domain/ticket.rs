@@ -1,5 +1,5 @@
-//! A ticket and the state machine of its seat: available, held by one order
-//! until a deadline, or sold. Every operation here is a plain function on
+//! A ticket and its state machine: available, held by one order until a
+//! deadline, or sold. Every operation here is a plain function on
 //! plain data; the ticket actor calls them one message at a time.
 
 use std::time::Duration;
@@ -11,7 +11,7 @@ use super::{
     Title, UserId,
 };
 
-/// Where a seat stands.
+/// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TicketStatus {
     /// Free to reserve.
@@ -33,7 +33,7 @@ impl TicketStatus {
     }
 }
 
-/// One seat for sale, with the live order that holds or bought it.
+/// One ticket for sale, as stored and listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     /// Its id.
@@ -48,16 +48,18 @@ pub struct Ticket {
     pub seller: UserId,
     /// 0 at creation, one more per change.
     pub version: u64,
-    /// Where the seat stands.
+    /// Where it stands.
     pub status: TicketStatus,
     /// The order holding or owning it; `None` when available.
     pub order_id: Option<OrderId>,
 }
 
 /// A ticket together with the order that holds or bought it (if any): the
-/// state one ticket actor owns.
+/// whole state one ticket actor owns, and what every rule about a ticket's
+/// sale is decided on. (Not `Seat`: seats of an event are tickets, each
+/// with a state of its own.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seat {
+pub struct TicketState {
     /// The ticket.
     pub ticket: Ticket,
     /// Its live order: `Some` exactly when the ticket is reserved or sold.
@@ -97,6 +99,16 @@ impl Ticket {
         }
     }
 
+    /// Only its seller may edit or delete a ticket: the one place that rule
+    /// lives.
+    pub fn check_seller(&self, by: UserId) -> Result<(), DomainError> {
+        if self.seller == by {
+            Ok(())
+        } else {
+            Err(DomainError::NotOwner)
+        }
+    }
+
     fn snapshot(&self) -> OrderTicket {
         OrderTicket {
             id: self.id,
@@ -108,8 +120,8 @@ impl Ticket {
     }
 }
 
-impl Seat {
-    /// The hold's deadline, when the seat is held.
+impl TicketState {
+    /// The hold's deadline, when the ticket is held.
     pub fn hold_deadline(&self) -> Option<(OrderId, Timestamp)> {
         match &self.order {
             Some(o) if o.status == OrderStatus::Created => Some((o.id, o.expires_at)),
@@ -117,7 +129,7 @@ impl Seat {
         }
     }
 
-    /// Releases the seat if it is held past its deadline at `now`.
+    /// Releases the ticket if it is held past its deadline at `now`.
     pub fn expire_if_due(&mut self, now: Timestamp, changes: &mut Changes) {
         if let Some((_, deadline)) = self.hold_deadline() {
             if now >= deadline {
@@ -139,7 +151,7 @@ impl Seat {
         }
     }
 
-    /// Holds the seat for `buyer` until `now + window`. A hold already past
+    /// Holds the ticket for `buyer` until `now + window`. A hold already past
     /// its deadline is released first, even if its timer has not fired.
     pub fn reserve(
         &mut self,
@@ -171,14 +183,12 @@ impl Seat {
     }
 
     /// The buyer cancels their order. Cancelling an order that no longer
-    /// holds the seat changes nothing (it was already cancelled).
+    /// holds the ticket changes nothing (it was already cancelled).
     pub fn cancel(&mut self, order_id: OrderId, by: UserId) -> Result<Changes, DomainError> {
         let mut changes = Changes::default();
         match &self.order {
             Some(o) if o.id == order_id => {
-                if o.buyer != by {
-                    return Err(DomainError::NotOwner);
-                }
+                o.check_buyer(by)?;
                 if o.status == OrderStatus::Complete {
                     return Err(DomainError::CancelPaid);
                 }
@@ -189,9 +199,11 @@ impl Seat {
         Ok(changes)
     }
 
-    /// Checks that `order_id` may be paid by `by` at `now`; releases the seat
-    /// first if the hold has lapsed (then the order is cancelled).
-    pub fn check_payable(
+    /// Starts paying for `order_id` by `by` at `now`: first releases the
+    /// ticket if the hold has lapsed (a change returned, to be stored, even
+    /// when the payment is then refused as cancelled), then says what to
+    /// charge. Nothing is marked paid until [`TicketState::complete_payment`].
+    pub fn begin_payment(
         &mut self,
         order_id: OrderId,
         by: UserId,
@@ -200,22 +212,20 @@ impl Seat {
         let mut changes = Changes::default();
         self.expire_if_due(now, &mut changes);
         let result = match &self.order {
-            Some(o) if o.id == order_id => {
-                if o.buyer != by {
-                    Err(DomainError::NotOwner)
-                } else if o.status == OrderStatus::Complete {
+            Some(o) if o.id == order_id => o.check_buyer(by).and_then(|()| {
+                if o.status == OrderStatus::Complete {
                     Err(DomainError::AlreadyPaid)
                 } else {
                     Ok(o.ticket.price)
                 }
-            }
+            }),
             _ => Err(DomainError::PayCancelled),
         };
         (changes, result)
     }
 
-    /// Marks the held order paid and the seat sold. Call after a successful
-    /// charge for an order that `check_payable` accepted.
+    /// Marks the held order paid and the ticket sold. Call after a successful
+    /// charge for an order that `begin_payment` accepted.
     pub fn complete_payment(&mut self, order_id: OrderId) -> Changes {
         let mut changes = Changes::default();
         if let Some(order) = self.order.as_mut().filter(|o| o.id == order_id) {
@@ -239,9 +249,7 @@ impl Seat {
         date: EventDate,
         now: Timestamp,
     ) -> Result<Changes, DomainError> {
-        if self.ticket.seller != by {
-            return Err(DomainError::NotOwner);
-        }
+        self.ticket.check_seller(by)?;
         let mut changes = Changes::default();
         self.expire_if_due(now, &mut changes);
         if self.order.is_some() {
@@ -255,12 +263,12 @@ impl Seat {
         Ok(changes)
     }
 
-    /// The seller deletes an available ticket: checks only, returns the
-    /// release of a lapsed hold that must be stored with the deletion.
-    pub fn check_deletable(&mut self, by: UserId, now: Timestamp) -> Result<Changes, DomainError> {
-        if self.ticket.seller != by {
-            return Err(DomainError::NotOwner);
-        }
+    /// Readies an available ticket for deletion by its seller: releases a
+    /// lapsed hold on the way (returned, to be stored with the deletion) and
+    /// refuses a ticket still held or sold. The deletion itself is the
+    /// caller's write.
+    pub fn prepare_delete(&mut self, by: UserId, now: Timestamp) -> Result<Changes, DomainError> {
+        self.ticket.check_seller(by)?;
         let mut changes = Changes::default();
         self.expire_if_due(now, &mut changes);
         if self.order.is_some() {
@@ -279,8 +287,8 @@ mod tests {
     const BOB: UserId = UserId(3);
     const WINDOW: Duration = Duration::from_secs(60);
 
-    fn seat() -> Seat {
-        Seat {
+    fn fresh() -> TicketState {
+        TicketState {
             ticket: Ticket::new(
                 TicketId(10),
                 SELLER,
@@ -293,71 +301,88 @@ mod tests {
     }
 
     #[test]
-    fn a_held_seat_cannot_be_held_again_until_it_lapses() {
-        let mut s = seat();
+    fn a_held_ticket_cannot_be_held_again_until_it_lapses() {
+        let mut state = fresh();
         let t0 = Timestamp(1_000_000);
-        let ch = s.reserve(OrderId(1), ANN, t0, WINDOW).unwrap();
+        let ch = state.reserve(OrderId(1), ANN, t0, WINDOW).unwrap();
         assert_eq!(ch.orders.len(), 1);
-        assert_eq!(s.ticket.status, TicketStatus::Reserved);
-        assert_eq!(s.ticket.version, 1);
-        assert_eq!(s.order.as_ref().unwrap().expires_at, t0.plus(WINDOW));
+        assert_eq!(state.ticket.status, TicketStatus::Reserved);
+        assert_eq!(state.ticket.version, 1);
+        assert_eq!(state.order.as_ref().unwrap().expires_at, t0.plus(WINDOW));
         assert_eq!(
-            s.reserve(OrderId(2), BOB, t0.plus(Duration::from_secs(59)), WINDOW),
+            state.reserve(OrderId(2), BOB, t0.plus(Duration::from_secs(59)), WINDOW),
             Err(DomainError::AlreadyReserved)
         );
         // At the deadline the hold no longer blocks, timer or not.
-        let ch = s.reserve(OrderId(2), BOB, t0.plus(WINDOW), WINDOW).unwrap();
+        let ch = state
+            .reserve(OrderId(2), BOB, t0.plus(WINDOW), WINDOW)
+            .unwrap();
         assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
         assert_eq!(ch.orders[0].id, OrderId(1));
         assert_eq!(ch.orders[1].id, OrderId(2));
         assert_eq!(
-            s.ticket.version, 3,
+            state.ticket.version, 3,
             "release and reservation are two changes"
         );
-        assert_eq!(s.ticket.order_id, Some(OrderId(2)));
+        assert_eq!(state.ticket.order_id, Some(OrderId(2)));
     }
 
     #[test]
     fn cancel_releases_and_is_idempotent_but_not_for_others_or_after_payment() {
-        let mut s = seat();
-        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
-        assert_eq!(s.cancel(OrderId(1), BOB), Err(DomainError::NotOwner));
-        let ch = s.cancel(OrderId(1), ANN).unwrap();
+        let mut state = fresh();
+        state
+            .reserve(OrderId(1), ANN, Timestamp(0), WINDOW)
+            .unwrap();
+        assert_eq!(state.cancel(OrderId(1), BOB), Err(DomainError::NotOwner));
+        let ch = state.cancel(OrderId(1), ANN).unwrap();
         assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
-        assert_eq!(s.ticket.status, TicketStatus::Available);
-        assert_eq!(s.ticket.version, 2);
-        assert_eq!(s.cancel(OrderId(1), ANN).unwrap(), Changes::default());
+        assert_eq!(state.ticket.status, TicketStatus::Available);
+        assert_eq!(state.ticket.version, 2);
+        assert_eq!(state.cancel(OrderId(1), ANN).unwrap(), Changes::default());
 
-        s.reserve(OrderId(2), ANN, Timestamp(0), WINDOW).unwrap();
-        s.check_payable(OrderId(2), ANN, Timestamp(1)).1.unwrap();
-        s.complete_payment(OrderId(2));
-        assert_eq!(s.ticket.status, TicketStatus::Sold);
-        assert_eq!(s.cancel(OrderId(2), ANN), Err(DomainError::CancelPaid));
+        state
+            .reserve(OrderId(2), ANN, Timestamp(0), WINDOW)
+            .unwrap();
+        state
+            .begin_payment(OrderId(2), ANN, Timestamp(1))
+            .1
+            .unwrap();
+        state.complete_payment(OrderId(2));
+        assert_eq!(state.ticket.status, TicketStatus::Sold);
+        assert_eq!(state.cancel(OrderId(2), ANN), Err(DomainError::CancelPaid));
     }
 
     #[test]
     fn payment_rules() {
-        let mut s = seat();
-        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        let mut state = fresh();
+        state
+            .reserve(OrderId(1), ANN, Timestamp(0), WINDOW)
+            .unwrap();
         assert_eq!(
-            s.check_payable(OrderId(1), BOB, Timestamp(1))
+            state
+                .begin_payment(OrderId(1), BOB, Timestamp(1))
                 .1
                 .unwrap_err(),
             DomainError::NotOwner
         );
         assert_eq!(
-            s.check_payable(OrderId(9), ANN, Timestamp(1))
+            state
+                .begin_payment(OrderId(9), ANN, Timestamp(1))
                 .1
                 .unwrap_err(),
             DomainError::PayCancelled
         );
-        let price = s.check_payable(OrderId(1), ANN, Timestamp(1)).1.unwrap();
+        let price = state
+            .begin_payment(OrderId(1), ANN, Timestamp(1))
+            .1
+            .unwrap();
         assert_eq!(price.cents(), 2000);
-        let ch = s.complete_payment(OrderId(1));
+        let ch = state.complete_payment(OrderId(1));
         assert_eq!(ch.orders[0].status, OrderStatus::Complete);
         assert_eq!(ch.orders[0].ticket.version, 2);
         assert_eq!(
-            s.check_payable(OrderId(1), ANN, Timestamp(2))
+            state
+                .begin_payment(OrderId(1), ANN, Timestamp(2))
                 .1
                 .unwrap_err(),
             DomainError::AlreadyPaid
@@ -366,53 +391,62 @@ mod tests {
 
     #[test]
     fn paying_after_the_deadline_cancels_the_hold() {
-        let mut s = seat();
-        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        let mut state = fresh();
+        state
+            .reserve(OrderId(1), ANN, Timestamp(0), WINDOW)
+            .unwrap();
         let late = Timestamp(0).plus(WINDOW);
-        let (ch, res) = s.check_payable(OrderId(1), ANN, late);
+        let (ch, res) = state.begin_payment(OrderId(1), ANN, late);
         assert_eq!(res.unwrap_err(), DomainError::PayCancelled);
         assert_eq!(ch.orders[0].status, OrderStatus::Cancelled);
         // The release is applied even though the payment was refused.
-        assert_eq!(s.ticket.status, TicketStatus::Available);
+        assert_eq!(state.ticket.status, TicketStatus::Available);
     }
 
     #[test]
-    fn a_sold_seat_never_lapses() {
-        let mut s = seat();
-        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
-        s.complete_payment(OrderId(1));
+    fn a_sold_ticket_never_lapses() {
+        let mut state = fresh();
+        state
+            .reserve(OrderId(1), ANN, Timestamp(0), WINDOW)
+            .unwrap();
+        state.complete_payment(OrderId(1));
         let mut ch = Changes::default();
-        s.expire_if_due(Timestamp(i64::MAX), &mut ch);
+        state.expire_if_due(Timestamp(i64::MAX), &mut ch);
         assert_eq!(ch, Changes::default());
-        assert_eq!(s.ticket.status, TicketStatus::Sold);
-        assert_eq!(s.hold_deadline(), None);
+        assert_eq!(state.ticket.status, TicketStatus::Sold);
+        assert_eq!(state.hold_deadline(), None);
     }
 
     #[test]
     fn only_the_seller_edits_or_deletes_and_only_when_available() {
-        let mut s = seat();
+        let mut state = fresh();
         let title = Title::parse("New").unwrap();
         let price = Price::from_cents(500).unwrap();
         assert_eq!(
-            s.edit(ANN, title.clone(), price, EventDate(None), Timestamp(0)),
+            state.edit(ANN, title.clone(), price, EventDate(None), Timestamp(0)),
             Err(DomainError::NotOwner)
         );
-        s.edit(SELLER, title.clone(), price, EventDate(None), Timestamp(0))
+        state
+            .edit(SELLER, title.clone(), price, EventDate(None), Timestamp(0))
             .unwrap();
-        assert_eq!(s.ticket.version, 1);
-        s.reserve(OrderId(1), ANN, Timestamp(0), WINDOW).unwrap();
+        assert_eq!(state.ticket.version, 1);
+        state
+            .reserve(OrderId(1), ANN, Timestamp(0), WINDOW)
+            .unwrap();
         assert_eq!(
-            s.edit(SELLER, title, price, EventDate(None), Timestamp(1)),
+            state.edit(SELLER, title, price, EventDate(None), Timestamp(1)),
             Err(DomainError::EditWhileReserved)
         );
         assert_eq!(
-            s.check_deletable(SELLER, Timestamp(1)),
+            state.prepare_delete(SELLER, Timestamp(1)),
             Err(DomainError::DeleteWhileReserved)
         );
         assert_eq!(
-            s.check_deletable(ANN, Timestamp(1)),
+            state.prepare_delete(ANN, Timestamp(1)),
             Err(DomainError::NotOwner)
         );
-        assert!(s.check_deletable(SELLER, Timestamp(0).plus(WINDOW)).is_ok());
+        assert!(state
+            .prepare_delete(SELLER, Timestamp(0).plus(WINDOW))
+            .is_ok());
     }
 }

@@ -32,7 +32,7 @@ use warp::Reply as _;
 use super::error::ApiError;
 use super::slots::Slot;
 use crate::actors::live::{Snapshot, Subscription, Topic};
-use crate::actors::Core;
+use crate::actors::Live;
 
 /// The path of the live feed.
 pub const PATH: &str = "/api/tickets/live";
@@ -82,7 +82,7 @@ fn socket_config() -> WebSocketConfig {
     ))]
 pub fn accept(
     mut req: Request<Incoming>,
-    core: Arc<Core>,
+    live: Live,
     slot: Arc<Slot>,
     ping_every: Duration,
 ) -> warp::reply::Response {
@@ -108,7 +108,7 @@ pub fn accept(
                     Some(socket_config()),
                 )
                 .await;
-                session(socket, core, Topic::Tickets, ping_every).await;
+                session(socket, live, Topic::Tickets, ping_every).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
@@ -126,16 +126,16 @@ pub fn accept(
 
 /// Runs one live session on `topic` until the client leaves, stops reading
 /// or answering pings, or the server shuts down.
-async fn session<S>(socket: WebSocketStream<S>, core: Arc<Core>, topic: Topic, ping_every: Duration)
+async fn session<S>(socket: WebSocketStream<S>, live: Live, topic: Topic, ping_every: Duration)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut tx, mut rx) = socket.split();
-    let mut closing = core.read_model.closing();
+    let mut closing = live.closing();
     let Subscription {
         snapshot,
         mut changes,
-    } = core.read_model.subscribe(topic);
+    } = live.subscribe(topic);
     if !send_snapshot(&mut tx, topic, snapshot).await {
         return;
     }
@@ -150,7 +150,7 @@ where
                     Err(RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "live subscriber lagged; resynchronising");
                         metrics::counter!("live_resyncs_total").increment(1);
-                        let fresh = core.read_model.subscribe(topic);
+                        let fresh = live.subscribe(topic);
                         changes = fresh.changes;
                         send_snapshot(&mut tx, topic, fresh.snapshot).await
                     }

@@ -1,7 +1,12 @@
-//! The HTTP edge (warp): parses and validates requests into typed values,
-//! authenticates, calls the core, and turns the outcome into the contract's
-//! responses. Routing under `/api/` is one `match` on method and path, which
-//! keeps 404s, 413s and 415s uniform and the filter types small.
+//! The HTTP edge: parses and validates requests into typed values,
+//! authenticates, calls the core through its handles, and turns the outcome
+//! into the contract's responses. Connections are accepted and served by
+//! hyper directly (`server`); under `/api/` a request is routed by one
+//! `match` on method and path ([`api`]), which keeps 404s, 413s and 415s
+//! uniform; the live WebSocket is tokio-tungstenite (`live`). warp serves
+//! only the rest, through the filters of [`routes`]: `/healthz`,
+//! `/metrics`, the UI's files and the JSON 404; its reply types are the
+//! response type throughout.
 
 pub mod auth;
 pub mod error;
@@ -25,11 +30,10 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt as _;
 use std::sync::Arc;
 
-use actix::Addr;
 use warp::http::{Method, StatusCode};
 use warp::Filter;
 
-use crate::actors::{Core, OrderSupervisor, Sessions, TicketSupervisor, UserSupervisor};
+use crate::actors::{Accounts, Core, Live, Orders, Tickets};
 use crate::domain::Email;
 use auth::Tokens;
 use error::ApiError;
@@ -52,16 +56,17 @@ pub struct Limits {
 
 /// Everything handlers need, shared by all requests.
 pub struct State {
-    /// The core's shared parts.
-    pub core: Arc<Core>,
-    /// Ticket actors.
-    pub tickets: Arc<TicketSupervisor>,
-    /// Order routing.
-    pub orders: OrderSupervisor,
-    /// Accounts.
-    pub users: Addr<UserSupervisor>,
-    /// Revoked sessions.
-    pub sessions: Arc<Sessions>,
+    /// Tickets: sell, read, edit, delete.
+    pub tickets: Tickets,
+    /// Orders: reserve, read, cancel, pay.
+    pub orders: Orders,
+    /// Accounts and sessions.
+    pub accounts: Accounts,
+    /// Live subscriptions.
+    pub live: Live,
+    /// The core itself, for what is no command: `/healthz`, `/metrics` and
+    /// request ids. Handlers go through the handles above.
+    pub(crate) core: Arc<Core>,
     /// Session tokens.
     pub tokens: Tokens,
     /// Password hashing.
@@ -139,7 +144,7 @@ async fn dispatch(state: Arc<State>, mut req: ApiRequest) -> Reply {
         (status = 503, description = "Storage cannot take writes (reads go on)", body = serde_json::Value)
     ))]
 pub fn health(state: &State) -> warp::reply::Response {
-    if state.core.storage.is_writable() {
+    if state.core.storage().is_writable() {
         reply::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
     } else {
         reply::json(

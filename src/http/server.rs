@@ -46,7 +46,7 @@ fn request_id(req: &hyper::Request<Incoming>, core: &Core) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("{:016x}", core.ids.next()))
+        .unwrap_or_else(|| format!("{:016x}", core.next_id()))
 }
 
 /// Runs a connection's HTTP/2 streams on the thread serving it, inside its
@@ -203,7 +203,7 @@ pub async fn serve<F>(
                 let started = std::time::Instant::now();
                 let mut res = if live::is_upgrade(&req) {
                     let ping_every = live::ping_interval(limits.idle_timeout);
-                    live::accept(req, state.core.clone(), slot, ping_every)
+                    live::accept(req, state.live.clone(), slot, ping_every)
                 } else if super::is_api(req.uri().path()) {
                     super::api(state, req, peer, limits.body_deadline).await
                 } else {

@@ -7,7 +7,6 @@ use super::inputs::{TicketBody, TicketQuery};
 use super::openapi::{BodilessWriteRefusals, WriteRefusals};
 use super::request::ApiRequest;
 use super::{reply, Reply, State};
-use crate::actors::ticket::{Delete, Edit};
 use crate::domain::TicketId;
 use crate::views::{ErrorBody, Id, TicketView};
 
@@ -48,10 +47,7 @@ pub async fn create(state: &State, req: ApiRequest) -> Reply {
     ))]
 pub async fn list(state: &State, req: ApiRequest) -> Reply {
     let page = req.query::<TicketQuery>()?.validate()?;
-    let tickets = state
-        .core
-        .read_model
-        .tickets(page.filter, page.after, page.limit);
+    let tickets = state.tickets.list(page.filter, page.after, page.limit);
     let body: Vec<_> = tickets.iter().map(crate::views::ticket).collect();
     Ok(reply::json(StatusCode::OK, &body))
 }
@@ -64,11 +60,7 @@ pub async fn list(state: &State, req: ApiRequest) -> Reply {
         (status = 404, description = "No such id", body = ErrorBody)
     ))]
 pub async fn show(state: &State, id: &str) -> Reply {
-    let ticket = state
-        .core
-        .read_model
-        .ticket(ticket_id(id)?)
-        .ok_or(ApiError::NotFound)?;
+    let ticket = state.tickets.get(ticket_id(id)?)?;
     Ok(reply::json(StatusCode::OK, &crate::views::ticket(&ticket)))
 }
 
@@ -86,19 +78,9 @@ pub async fn show(state: &State, id: &str) -> Reply {
     ))]
 pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let id = ticket_id(id)?;
-    let current = state.core.read_model.ticket(id).ok_or(ApiError::NotFound)?;
-    if current.seller != caller.user_id {
-        return Err(ApiError::Unauthorized);
-    }
+    let ticket = state.tickets.as_seller(ticket_id(id)?, caller.user_id)?;
     let (title, price, date) = req.json::<TicketBody>()?.validate()?;
-    let edit = Edit {
-        by: caller.user_id,
-        title,
-        price,
-        date,
-    };
-    let ticket = state.tickets.send(id, edit).await?;
+    let ticket = ticket.edit(title, price, date).await?;
     Ok(reply::json(StatusCode::OK, &crate::views::ticket(&ticket)))
 }
 
@@ -115,14 +97,10 @@ pub async fn update(state: &State, req: ApiRequest, id: &str) -> Reply {
     ))]
 pub async fn delete(state: &State, req: ApiRequest, id: &str) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let id = ticket_id(id)?;
-    let current = state.core.read_model.ticket(id).ok_or(ApiError::NotFound)?;
-    if current.seller != caller.user_id {
-        return Err(ApiError::Unauthorized);
-    }
     state
         .tickets
-        .send(id, Delete { by: caller.user_id })
+        .as_seller(ticket_id(id)?, caller.user_id)?
+        .delete()
         .await?;
     Ok(reply::empty(StatusCode::NO_CONTENT))
 }

@@ -8,8 +8,7 @@ use super::inputs::{SigninBody, SignupBody};
 use super::openapi::{BodilessWriteRefusals, WriteRefusals};
 use super::request::ApiRequest;
 use super::{reply, Reply, State};
-use crate::actors::users::{FindByEmail, Register};
-use crate::domain::{DomainError, MAX_PASSWORD_BYTES};
+use crate::domain::MAX_PASSWORD_BYTES;
 use crate::views::{CurrentUser, ErrorBody, Session, UserView};
 
 /// The address the per-address limit counts: the TCP peer, or, behind a
@@ -40,25 +39,10 @@ pub async fn signup(state: &State, req: ApiRequest) -> Reply {
     state.limits.auth_per_addr.take(&client_key(state, &req))?;
     let (email, password) = req.json::<SignupBody>()?.validate()?;
 
-    // Cheap refusal before paying for a hash; Register checks again.
-    if state
-        .users
-        .send(FindByEmail(email.clone()))
-        .await
-        .map_err(mailbox)?
-        .is_some()
-    {
-        return Err(DomainError::EmailInUse.into());
-    }
+    // Cheap refusal before paying for a hash; `register` decides for good.
+    state.accounts.check_free(email.clone()).await?;
     let password_hash = state.passwords.hash(password).await?;
-    let user = state
-        .users
-        .send(Register {
-            email,
-            password_hash,
-        })
-        .await
-        .map_err(mailbox)??;
+    let user = state.accounts.register(email, password_hash).await?;
     signed_in(state, &user, StatusCode::CREATED)
 }
 
@@ -91,11 +75,7 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
     // Charged before the check, refunded on success: concurrent guesses
     // cannot all pass, and a locked email refuses even the right password.
     state.limits.failed_signins.take(&email)?;
-    let user = state
-        .users
-        .send(FindByEmail(email.clone()))
-        .await
-        .map_err(mailbox)?;
+    let user = state.accounts.find(email.clone()).await?;
     // bcrypt reads 72 bytes: a longer password would pass as its first 72.
     // Signup refuses those, so it is no account's password; it is checked
     // against the dummy hash all the same, to cost what a wrong one costs.
@@ -122,8 +102,8 @@ pub async fn signin(state: &State, req: ApiRequest) -> Reply {
 pub async fn signout(state: &State, req: ApiRequest) -> Reply {
     if let Some(caller) = state.tokens.caller(&req) {
         state
-            .sessions
-            .revoke(caller.session, caller.expires)
+            .accounts
+            .sign_out(caller.session, caller.expires)
             .await?;
     }
     Ok(reply::with_cookie(
@@ -144,9 +124,4 @@ pub async fn current_user(state: &State, req: ApiRequest) -> Reply {
         email: c.email,
     });
     Ok(reply::json(StatusCode::OK, &CurrentUser { current_user }))
-}
-
-fn mailbox(e: actix::MailboxError) -> ApiError {
-    tracing::warn!(error = %e, "user supervisor unreachable");
-    ApiError::Unavailable
 }

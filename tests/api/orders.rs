@@ -342,3 +342,59 @@ async fn a_stale_cancelled_order_cannot_touch_the_next_buyers_hold() {
     app.pay(&b, &id_of(&ob)).await;
     assert_eq!(app.ticket(&id).await["status"], json!("sold"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_that_no_longer_hold_their_ticket_still_belong_to_their_buyer() {
+    // A cancelled order is no longer its ticket's live order, so the
+    // ticket's actor no longer knows it: whose it is, and what cancelling
+    // or paying it means, must still hold.
+    let app = spawn_app().await;
+    let (seller, t) = app.some_ticket().await;
+    let a = app.signup().await;
+    let b = app.signup().await;
+    let id = id_of(&t);
+    let oa = id_of(&app.reserve(&a, &id).await);
+    app.cancel(&a, &oa).await;
+    let ob = id_of(&app.reserve(&b, &id).await);
+    let held = app.ticket(&id).await;
+    let path = format!("/api/orders/{oa}");
+    let pay_a = json!({"orderId": oa, "token": "tok_visa"});
+
+    for mode in MODES {
+        // B holds the ticket now, but A's old order is still A's.
+        app.get(&path, mode.auth(&b)).await.error(401, None, None);
+        app.delete(&path, mode.auth(&b))
+            .await
+            .error(401, None, None);
+        app.post("/api/payments", mode.auth(&b), pay_a.clone())
+            .await
+            .error(401, None, None);
+        // Cancelling it again changes nothing; paying it is refused.
+        app.delete(&path, mode.auth(&a)).await.expect(204);
+        app.post("/api/payments", mode.auth(&a), pay_a.clone())
+            .await
+            .error(400, Some("Cannot pay for an cancelled order"), None);
+    }
+    assert_eq!(app.ticket(&id).await, held, "B's hold untouched");
+    assert_eq!(app.order(&b, &ob).await["status"], json!("created"));
+
+    // Once the ticket is gone, its orders still answer the same way.
+    app.cancel(&b, &ob).await;
+    app.delete(&format!("/api/tickets/{id}"), Auth::Bearer(&seller))
+        .await
+        .expect(204);
+    let path = format!("/api/orders/{ob}");
+    let pay_b = json!({"orderId": ob, "token": "tok_visa"});
+    for mode in MODES {
+        app.delete(&path, mode.auth(&a))
+            .await
+            .error(401, None, None);
+        app.post("/api/payments", mode.auth(&a), pay_b.clone())
+            .await
+            .error(401, None, None);
+        app.delete(&path, mode.auth(&b)).await.expect(204);
+        app.post("/api/payments", mode.auth(&b), pay_b.clone())
+            .await
+            .error(400, Some("Cannot pay for an cancelled order"), None);
+    }
+}

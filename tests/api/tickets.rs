@@ -896,3 +896,41 @@ async fn json_numbers_with_hidden_extra_decimals_are_refused() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_may_edit_is_answered_before_the_body_is_read() {
+    // The contract's order for PUT: 401 not signed in, 404, 401 not the
+    // seller, then 400 invalid input: a stranger learns nothing from how
+    // a body would have been judged.
+    let app = spawn_app().await;
+    let (seller, t) = app.some_ticket().await;
+    let other = app.signup().await;
+    let path = format!("/api/tickets/{}", id_of(&t));
+    let invalid = json!({"title": "", "price": -1});
+    for mode in MODES {
+        app.put(&path, mode.auth(&other), invalid.clone())
+            .await
+            .error(401, Some("Not authorized"), None);
+        app.put(
+            "/api/tickets/0123456789abcdef",
+            mode.auth(&seller),
+            invalid.clone(),
+        )
+        .await
+        .error(404, None, None);
+    }
+    app.raw(
+        reqwest::Method::PUT,
+        &path,
+        Auth::Bearer(&other),
+        Some("application/json"),
+        "{not json",
+    )
+    .await
+    .error(401, Some("Not authorized"), None);
+    // The seller's own invalid body is judged as such.
+    let r = app.put(&path, Auth::Bearer(&seller), invalid).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.error_fields().contains(&"title".to_owned()), "{}", r.text);
+    assert_eq!(app.ticket(&id_of(&t)).await, t, "nothing changed");
+}

@@ -22,7 +22,10 @@ pub async fn reserve(args: &LoadArgs, target: &Target) -> Result<Report, String>
     let tickets = Arc::new(create_tickets(target, &seller, w, w).await?);
     let buyers: Arc<Vec<String>> =
         Arc::new(target.users[1..].iter().map(|u| u.token.clone()).collect());
-    let before_stats = target.app.as_ref().map(|a| a.state().core.storage.stats());
+    let before_stats = target
+        .app
+        .as_ref()
+        .map(|a| a.state().core.storage().stats());
     let budget = Budget::new(duration(args), args.requests);
     let pb = progress(args.requests.unwrap_or(0), "requests");
     let start = Instant::now();
@@ -59,7 +62,7 @@ pub async fn reserve(args: &LoadArgs, target: &Target) -> Result<Report, String>
     pb.finish_and_clear();
     let mut extra = Map::new();
     if let (Some(app), Some(b)) = (target.app.as_ref(), before_stats) {
-        let a = app.state().core.storage.stats();
+        let a = app.state().core.storage().stats();
         let flushes = a.groups.saturating_sub(b.groups);
         let batches = a.batches.saturating_sub(b.batches);
         extra.insert("flushes".into(), json!(flushes));

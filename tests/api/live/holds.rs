@@ -10,7 +10,7 @@ use crate::helpers::*;
 
 /// When a reservation reaches a ticket whose hold has just passed its deadline
 /// but whose timer has not fired yet, the server releases the old hold and
-/// takes the new one in one commit (src/domain/ticket.rs `Seat::reserve` calls
+/// takes the new one in one commit (src/domain/ticket.rs `TicketState::reserve` calls
 /// `expire_if_due`), and pushes one live message: a subscriber sees version 1
 /// then version 3, the release (version 2) never pushed. The contract says
 /// every change is pushed and versions grow by exactly one per change.

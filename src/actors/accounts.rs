@@ -1,6 +1,6 @@
-//! Accounts and sessions. `UserSupervisor` is the one actor that admits new
+//! Accounts and sessions. `AccountIndex` is the one actor that admits new
 //! accounts, so two signups can never take the same email; `Sessions` keeps
-//! the revoked sessions that the auth filter checks on every request.
+//! the revoked sessions that authentication checks on every request.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -12,8 +12,9 @@ use crate::clock::Clock;
 use crate::domain::{DomainError, Email, IdGenerator, SessionId, Timestamp, User, UserId};
 use crate::storage::{Storage, Write};
 
-/// Owns the email -> account index.
-pub struct UserSupervisor {
+/// The actor owning the email -> account index: the one place an account
+/// is admitted.
+pub struct AccountIndex {
     storage: Storage,
     ids: Arc<IdGenerator>,
     clock: Clock,
@@ -23,12 +24,12 @@ pub struct UserSupervisor {
     registering: HashSet<Email>,
 }
 
-impl UserSupervisor {
+impl AccountIndex {
     /// An index over `users` (from storage at start-up); new accounts are
     /// stamped by `clock`.
     pub fn new(storage: Storage, ids: Arc<IdGenerator>, clock: Clock, users: Vec<User>) -> Self {
         let by_email = users.into_iter().map(|u| (u.email.clone(), u)).collect();
-        UserSupervisor {
+        AccountIndex {
             storage,
             ids,
             clock,
@@ -36,9 +37,19 @@ impl UserSupervisor {
             registering: HashSet::new(),
         }
     }
+
+    /// One account per email: refuses an email taken, or being registered
+    /// right now.
+    fn admits(&self, email: &Email) -> Result<(), DomainError> {
+        if self.by_email.contains_key(email) || self.registering.contains(email) {
+            Err(DomainError::EmailInUse)
+        } else {
+            Ok(())
+        }
+    }
 }
 
-impl Actor for UserSupervisor {
+impl Actor for AccountIndex {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -60,12 +71,12 @@ pub struct Register {
 /// store the account; it joins the index, and can sign in, only once it is
 /// durable. Signups do not wait for each other: each one's write is in
 /// flight while the next message is handled, so they share flushes.
-impl Handler<Register> for UserSupervisor {
+impl Handler<Register> for AccountIndex {
     type Result = ResponseActFuture<Self, Result<User, CommandError>>;
 
     fn handle(&mut self, msg: Register, _: &mut Self::Context) -> Self::Result {
-        if self.by_email.contains_key(&msg.email) || self.registering.contains(&msg.email) {
-            return Box::pin(fut::ready(Err(DomainError::EmailInUse.into())));
+        if let Err(e) = self.admits(&msg.email) {
+            return Box::pin(fut::ready(Err(e.into())));
         }
         let user = User {
             id: UserId(self.ids.next()),
@@ -84,13 +95,27 @@ impl Handler<Register> for UserSupervisor {
     }
 }
 
+/// Ask whether an email could be registered now.
+#[derive(Message)]
+#[rtype(result = "Result<(), CommandError>")]
+pub struct CheckFree(pub Email);
+
+/// CheckFree: `EmailInUse` if [`Register`] would refuse it now.
+impl Handler<CheckFree> for AccountIndex {
+    type Result = Result<(), CommandError>;
+
+    fn handle(&mut self, msg: CheckFree, _: &mut Self::Context) -> Self::Result {
+        Ok(self.admits(&msg.0)?)
+    }
+}
+
 /// Look up an account by email.
 #[derive(Message)]
 #[rtype(result = "Option<User>")]
 pub struct FindByEmail(pub Email);
 
 /// FindByEmail: the account, if any.
-impl Handler<FindByEmail> for UserSupervisor {
+impl Handler<FindByEmail> for AccountIndex {
     type Result = Option<User>;
 
     fn handle(&mut self, msg: FindByEmail, _: &mut Self::Context) -> Self::Result {

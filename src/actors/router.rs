@@ -1,6 +1,6 @@
-//! `TicketSupervisor`: starts ticket actors (lazily, on a ticket's first
+//! `TicketRouter`: starts ticket actors (lazily, on a ticket's first
 //! command, and at start-up for every ticket with a hold to re-arm), restores
-//! them from storage, restarts one whose mailbox has closed, and routes
+//! them from the read model, restarts one whose mailbox has closed, and routes
 //! commands to them. An actor is started on the arbiter (one per core) of
 //! the request that first needs it, since connections are served there too
 //! (see `http::server`); otherwise (holds restored at start-up) round-robin.
@@ -15,8 +15,7 @@ use actix::prelude::*;
 
 use super::ticket::TicketActor;
 use super::{CommandError, Core};
-use crate::domain::{EventDate, Price, Ticket, TicketId, Title, UserId};
-use crate::storage::Write;
+use crate::domain::TicketId;
 
 thread_local! {
     /// Whether this thread is one of the arbiters ticket actors live on.
@@ -49,26 +48,22 @@ impl Registry {
     pub fn len(&self) -> usize {
         self.actors.lock().expect("registry lock").len()
     }
-
-    /// Whether no ticket actor is running.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
-/// Starts, restores, restarts and routes to ticket actors.
-pub struct TicketSupervisor {
+/// Starts, restores, restarts and routes to ticket actors: the registry
+/// behind the `Tickets` and `Orders` handles.
+pub struct TicketRouter {
     core: Arc<Core>,
     registry: Arc<Registry>,
     arbiters: Vec<ArbiterHandle>,
     next: AtomicUsize,
 }
 
-impl TicketSupervisor {
-    /// A supervisor placing actors on `arbiters`.
+impl TicketRouter {
+    /// A router placing actors on `arbiters`.
     pub fn new(core: Arc<Core>, arbiters: Vec<ArbiterHandle>) -> Self {
         assert!(!arbiters.is_empty(), "at least one arbiter");
-        TicketSupervisor {
+        TicketRouter {
             core,
             registry: Arc::new(Registry::default()),
             arbiters,
@@ -93,7 +88,7 @@ impl TicketSupervisor {
         Ok(held.len())
     }
 
-    /// The running actor for `id`, started from storage if needed.
+    /// The running actor for `id`, started from the read model if needed.
     fn actor(&self, id: TicketId) -> Result<Addr<TicketActor>, CommandError> {
         let mut actors = self.registry.actors.lock().expect("registry lock");
         if let Some(addr) = actors.get(&id) {
@@ -104,12 +99,12 @@ impl TicketSupervisor {
         // The read model holds exactly what is durable (every change
         // reaches it only after its commit), so it is where an actor
         // starts from: no read of the store on the command's path.
-        let seat = self
+        let state = self
             .core
             .read_model
-            .seat(id)
+            .ticket_state(id)
             .ok_or(CommandError::NotFound)?;
-        let actor = TicketActor::new(seat, self.core.clone(), self.registry.clone());
+        let actor = TicketActor::new(state, self.core.clone(), self.registry.clone());
         let addr = if WORKER.with(Cell::get) {
             // Here, with the request that needs it: no thread hop per command.
             actor.start()
@@ -122,7 +117,7 @@ impl TicketSupervisor {
     }
 
     /// Sends `msg` to the actor of ticket `id`; if that actor has stopped
-    /// (deleted, or died) the ticket is restored from storage and tried once
+    /// (deleted, or died) the ticket is restored from the read model and tried once
     /// more.
     pub async fn send<M, R>(&self, id: TicketId, msg: M) -> Result<R, CommandError>
     where
@@ -140,23 +135,6 @@ impl TicketSupervisor {
             }
         }
         Err(CommandError::NotFound)
-    }
-
-    /// Puts a new ticket on sale (no actor needed until its first command).
-    pub async fn create(
-        &self,
-        seller: UserId,
-        title: Title,
-        price: Price,
-        date: EventDate,
-    ) -> Result<Ticket, CommandError> {
-        let ticket = Ticket::new(TicketId(self.core.ids.next()), seller, title, price, date);
-        self.core
-            .storage
-            .commit(vec![Write::Ticket(ticket.clone())])
-            .await?;
-        self.core.read_model.put_ticket(ticket.clone());
-        Ok(ticket)
     }
 
     /// Running ticket actors.

@@ -1,0 +1,24 @@
+//! The typed API of the core: what the HTTP edge calls, instead of building
+//! actor messages itself. Each handle is a cheap clonable struct (a couple
+//! of `Arc`s) whose methods take domain values and return
+//! `Result<T, CommandError>`; the ticket actors, their messages, the router
+//! that starts them and the account index stay behind it. The rules
+//! themselves live in the domain (`TicketState`'s methods,
+//! `Ticket::check_seller`, `Order::check_buyer`); a handle only decides
+//! which actor or which read answers.
+//!
+//! - [`Tickets`]: put on sale, read, list, and (as the seller, [`AsSeller`])
+//!   edit or delete.
+//! - [`Orders`]: reserve, read, list, cancel, pay.
+//! - [`Accounts`]: admit an account, find one by email, sign a session out.
+//! - [`Live`]: subscribe to a topic's changes.
+
+mod accounts;
+mod live;
+mod orders;
+mod tickets;
+
+pub use accounts::Accounts;
+pub use live::Live;
+pub use orders::Orders;
+pub use tickets::{AsSeller, Tickets};
