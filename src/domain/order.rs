@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventDate, OrderId, PaymentId, Price, TicketId, Timestamp, Title, UserId};
+use super::{
+    EventDate, EventId, OrderId, PaymentId, Price, SeatPosition, TicketId, Timestamp, Title, UserId,
+};
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +49,12 @@ pub struct OrderTicket {
     pub date: EventDate,
     /// The ticket's version after the order's last change.
     pub version: u64,
+    /// The ticket's event, if it is a seat of one (see [`super::Ticket`]).
+    #[serde(default)]
+    pub event_id: Option<EventId>,
+    /// The ticket's place in that event's map.
+    #[serde(default)]
+    pub seat: Option<SeatPosition>,
 }
 
 /// One buyer's order for one ticket.
