@@ -97,7 +97,7 @@ impl From<OrderV1> for Order {
 }
 
 /// How many records an upgrade rewrote, for the log.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Upgraded {
     /// Tickets.
     pub tickets: usize,
@@ -113,12 +113,13 @@ pub struct Upgraded {
 /// does not decode.
 pub fn from_previous(backend: &dyn Backend) -> Result<(Batch, Upgraded), StorageError> {
     let mut batch = Batch::new();
-    let mut counts = Upgraded::default();
-    counts.tickets = convert::<TicketV1, Ticket>(backend, Prefix::Ticket, &mut batch)?;
-    counts.orders = convert::<OrderV1, Order>(backend, Prefix::Order, &mut batch)?;
-    counts.others = convert::<User, User>(backend, Prefix::User, &mut batch)?
-        + convert::<Payment, Payment>(backend, Prefix::Payment, &mut batch)?
-        + convert::<Timestamp, Timestamp>(backend, Prefix::Session, &mut batch)?;
+    let counts = Upgraded {
+        tickets: convert::<TicketV1, Ticket>(backend, Prefix::Ticket, &mut batch)?,
+        orders: convert::<OrderV1, Order>(backend, Prefix::Order, &mut batch)?,
+        others: convert::<User, User>(backend, Prefix::User, &mut batch)?
+            + convert::<Payment, Payment>(backend, Prefix::Payment, &mut batch)?
+            + convert::<Timestamp, Timestamp>(backend, Prefix::Session, &mut batch)?,
+    };
     batch.push((META_FORMAT.to_vec(), Some(format_marker())));
     Ok((batch, counts))
 }
