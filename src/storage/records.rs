@@ -109,17 +109,23 @@ pub fn decode_version<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{EventDate, Price, Ticket, TicketId, Title, UserId};
+    use crate::domain::{EventDate, EventId, Price, SeatPosition, Ticket, TicketId, Title, UserId};
 
     #[test]
     fn records_round_trip_and_refuse_other_versions() {
-        let t = Ticket::new(
+        let mut t = Ticket::new(
             TicketId(7),
             UserId(1),
             Title::parse("Gig").unwrap(),
             Price::from_cents(1250).unwrap(),
             EventDate(None),
         );
+        t.event_id = Some(EventId(3));
+        t.seat = Some(SeatPosition {
+            section: "Stalls".into(),
+            row: Some("A".into()),
+            number: Some(12),
+        });
         let k = key(Prefix::Ticket, 7);
         assert_eq!(id_of(&k), Some(7));
         let bytes = encode(&t);
