@@ -35,7 +35,12 @@ enum Line {
 }
 
 const FORMAT: &str = "ticketing-export";
-const VERSION: u32 = 1;
+/// The export format this build writes: version 2 has the tickets' (and the
+/// order snapshots') `event_id` and `seat`.
+const VERSION: u32 = 2;
+/// The oldest export format `import` still reads: a version 1 file lacks
+/// those two fields, which then read as none.
+const OLDEST_VERSION: u32 = 1;
 
 /// Why maintenance failed.
 #[derive(Debug, thiserror::Error)]
@@ -151,11 +156,11 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
     };
     let (n, first) = lines.next().ok_or_else(|| bad(0, "empty file".into()))?;
     let header: Header = serde_json::from_str(&first?).map_err(|e| bad(n, e.to_string()))?;
-    if header.format != FORMAT || header.version != VERSION {
+    if header.format != FORMAT || !(OLDEST_VERSION..=VERSION).contains(&header.version) {
         return Err(bad(
             n,
             format!(
-                "not a {FORMAT} version {VERSION} file ({} {})",
+                "not a {FORMAT} file of version {OLDEST_VERSION} to {VERSION} ({} {})",
                 header.format, header.version
             ),
         ));

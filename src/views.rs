@@ -11,7 +11,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::domain::{Order, OrderStatus, Payment, Ticket, TicketStatus};
+use crate::domain::{Order, OrderStatus, Payment, SeatPosition, Ticket, TicketStatus};
 
 /// The wire form of every id: 16 lowercase hex digits, time-ordered and
 /// opaque. The views hold ids as `String`s; this type only gives the
@@ -60,7 +60,22 @@ pub enum OrderStatusView {
     Complete,
 }
 
-/// A ticket: `{id, title, price, date, userId, version, status, orderId}`.
+/// Where a seat is in its event's map: `{section, row, number}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SeatPosition)]
+pub struct SeatView {
+    /// The section's name.
+    pub section: String,
+    /// The row's label; null in a standing section.
+    #[schema(required = true)]
+    pub row: Option<String>,
+    /// The seat's number in its row (from 1); null in a standing section.
+    #[schema(required = true, minimum = 1)]
+    pub number: Option<u32>,
+}
+
+/// A ticket: `{id, title, price, date, userId, version, status, orderId,
+/// eventId, seat}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Ticket)]
@@ -86,6 +101,12 @@ pub struct TicketView {
     /// The order holding or owning it, or null.
     #[schema(value_type = Option<Id>, required = true)]
     pub order_id: Option<String>,
+    /// The event it is a seat of; null for a ticket sold on its own.
+    #[schema(value_type = Option<Id>, required = true)]
+    pub event_id: Option<String>,
+    /// Where the seat is in its event's map; null off an event.
+    #[schema(required = true)]
+    pub seat: Option<SeatView>,
 }
 
 /// The ticket as an order saw it.
@@ -105,6 +126,13 @@ pub struct OrderTicketView {
     pub date: Option<String>,
     /// The ticket's version after the order's last change.
     pub version: u64,
+    /// The ticket's event, or null.
+    #[serde(rename = "eventId")]
+    #[schema(value_type = Option<Id>, required = true)]
+    pub event_id: Option<String>,
+    /// The ticket's place in its event's map, or null.
+    #[schema(required = true)]
+    pub seat: Option<SeatView>,
 }
 
 /// An order: `{id, status, userId, expiresAt, ticket, version}`.
@@ -206,6 +234,17 @@ pub fn ticket(t: &Ticket) -> TicketView {
             TicketStatus::Sold => TicketStatusView::Sold,
         },
         order_id: t.order_id.map(|o| o.to_string()),
+        event_id: t.event_id.map(|e| e.to_string()),
+        seat: t.seat.as_ref().map(seat),
+    }
+}
+
+/// A seat's place as the contract shows it.
+fn seat(p: &SeatPosition) -> SeatView {
+    SeatView {
+        section: p.section.clone(),
+        row: p.row.clone(),
+        number: p.number,
     }
 }
 
@@ -227,6 +266,8 @@ pub fn order(o: &Order) -> OrderView {
             price: o.ticket.price.to_json(),
             date: o.ticket.date.0.map(|d| d.to_rfc3339()),
             version: o.ticket.version,
+            event_id: o.ticket.event_id.map(|e| e.to_string()),
+            seat: o.ticket.seat.as_ref().map(seat),
         },
         version: o.version,
     }

@@ -246,3 +246,121 @@ fn import_refuses_a_backup_that_breaks_an_invariant_and_check_reports_it() {
     let (ok, _, stderr) = ticketing(&target, &["import", file.to_str().unwrap()]);
     assert!(!ok && stderr.contains("line 1"), "{stderr}");
 }
+
+/// The lines of an export after its header.
+fn records(file: &Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_and_events_survive_import_and_export_and_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    // A user with a real password hash: made by a server, taken from its export.
+    let first = dir.path().join("first");
+    let app = App::start(Settings::for_tests(&first, 600)).await.unwrap();
+    let c = reqwest::Client::new();
+    let base = format!("http://{}", app.addr());
+    let signup = json!({"email": "buyer@example.com", "password": "password1"});
+    let (s, _) = call(
+        &c,
+        "POST",
+        format!("{base}/api/users/signup"),
+        None,
+        Some(signup.clone()),
+    )
+    .await;
+    assert_eq!(s, 201);
+    app.shutdown().await;
+    let file = dir.path().join("first.jsonl");
+    let (ok, _, err) = ticketing(&first, &["export", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let user = records(&file).remove(0);
+    let uid = user["record"]["id"].as_u64().unwrap();
+
+    let seated = json!({"section": "Stalls", "row": "A", "number": 12});
+    let standing = json!({"section": "Floor", "row": null, "number": null});
+    let ticket = |id: u64, seat: &Value, version: u64| json!({"kind": "ticket", "record": {"id": id, "title": "Gala", "price": 2500, "date": null, "seller": uid, "version": version, "status": "Available", "order_id": null, "event_id": 7, "seat": seat}});
+    let order = json!({"kind": "order", "record": {"id": 102, "buyer": uid, "ticket": {"id": 101, "title": "Gala", "price": 2500, "date": null, "version": 1, "event_id": 7, "seat": standing}, "status": "Cancelled", "expires_at": 0, "version": 1}});
+    let wanted = vec![
+        user,
+        ticket(100, &seated, 0),
+        ticket(101, &standing, 2),
+        order,
+    ];
+    let header =
+        json!({"format": "ticketing-export", "version": 2, "exported_at": "2026-01-01T00:00:00Z"});
+    let text: String = std::iter::once(&header)
+        .chain(&wanted)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let backup = dir.path().join("seats.jsonl");
+    std::fs::write(&backup, text).unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, err) = ticketing(&data, &["import", backup.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let again = dir.path().join("again.jsonl");
+    let (ok, _, err) = ticketing(&data, &["export", again.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        records(&again),
+        wanted,
+        "the export gives back what was imported"
+    );
+
+    let app = App::start(Settings::for_tests(&data, 600)).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    let (s, t) = call(
+        &c,
+        "GET",
+        format!("{base}/api/tickets/{:016x}", 100),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (&t["eventId"], &t["seat"]),
+        (&json!("0000000000000007"), &seated)
+    );
+    let (_, t) = call(
+        &c,
+        "GET",
+        format!("{base}/api/tickets/{:016x}", 101),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (&t["eventId"], &t["seat"]),
+        (&json!("0000000000000007"), &standing)
+    );
+    let (s, session) = call(
+        &c,
+        "POST",
+        format!("{base}/api/users/signin"),
+        None,
+        Some(signup),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let token = session["token"].as_str().unwrap();
+    let (_, o) = call(
+        &c,
+        "GET",
+        format!("{base}/api/orders/{:016x}", 102),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(o["status"], "cancelled");
+    assert_eq!(
+        (&o["ticket"]["eventId"], &o["ticket"]["seat"]),
+        (&json!("0000000000000007"), &standing)
+    );
+    app.shutdown().await;
+}

@@ -45,9 +45,15 @@ impl Topic {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Event<'a> {
-    Snapshot { tickets: TicketList<'a> },
-    Ticket { ticket: crate::views::TicketView },
-    Deleted { id: String },
+    Snapshot {
+        tickets: TicketList<'a>,
+    },
+    Ticket {
+        ticket: &'a crate::views::TicketView,
+    },
+    Deleted {
+        id: String,
+    },
 }
 
 /// Tickets serialised one view at a time, without a list of views.
@@ -122,7 +128,7 @@ impl LiveHub {
     /// `{"type":"ticket","ticket":...}`, serialised once for everyone.
     pub fn ticket_event(t: &Ticket) -> Bytes {
         encode(&Event::Ticket {
-            ticket: crate::views::ticket(t),
+            ticket: &crate::views::ticket(t),
         })
     }
 

@@ -58,6 +58,10 @@ id_type!(
     /// One signed-in session; revoked at signout.
     SessionId
 );
+id_type!(
+    /// An event whose seats are tickets (a ticket sold on its own has none).
+    EventId
+);
 
 fn parse_hex(s: &str) -> Result<u64, ()> {
     if s.len() != 16

@@ -6,14 +6,16 @@ pub mod error;
 pub mod ids;
 pub mod invisible;
 pub mod order;
+pub mod position;
 pub mod ticket;
 pub mod time;
 pub mod user;
 pub mod values;
 
 pub use error::DomainError;
-pub use ids::{IdGenerator, OrderId, PaymentId, SessionId, TicketId, UserId};
+pub use ids::{EventId, IdGenerator, OrderId, PaymentId, SessionId, TicketId, UserId};
 pub use order::{Order, OrderStatus, OrderTicket, Payment};
+pub use position::SeatPosition;
 pub use ticket::{Changes, Ticket, TicketState, TicketStatus};
 pub use time::Timestamp;
 pub use user::User;

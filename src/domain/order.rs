@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DomainError, EventDate, OrderId, PaymentId, Price, TicketId, Timestamp, Title, UserId,
+    DomainError, EventDate, EventId, OrderId, PaymentId, Price, SeatPosition, TicketId, Timestamp,
+    Title, UserId,
 };
 
 /// Where an order stands.
@@ -49,6 +50,12 @@ pub struct OrderTicket {
     pub date: EventDate,
     /// The ticket's version after the order's last change.
     pub version: u64,
+    /// The ticket's event, if it is a seat of one (see [`super::Ticket`]).
+    #[serde(default)]
+    pub event_id: Option<EventId>,
+    /// The ticket's place in that event's map.
+    #[serde(default)]
+    pub seat: Option<SeatPosition>,
 }
 
 /// One buyer's order for one ticket.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DomainError, EventDate, Order, OrderId, OrderStatus, OrderTicket, Price, TicketId, Timestamp,
-    Title, UserId,
+    DomainError, EventDate, EventId, Order, OrderId, OrderStatus, OrderTicket, Price, SeatPosition,
+    TicketId, Timestamp, Title, UserId,
 };
 
 /// Where a ticket stands.
@@ -52,6 +52,13 @@ pub struct Ticket {
     pub status: TicketStatus,
     /// The order holding or owning it; `None` when available.
     pub order_id: Option<OrderId>,
+    /// The event it is a seat of; `None` for a ticket sold on its own.
+    /// (`serde(default)`: exports of schema 1 have no such field.)
+    #[serde(default)]
+    pub event_id: Option<EventId>,
+    /// Where in the event's map the seat is; `None` off an event.
+    #[serde(default)]
+    pub seat: Option<SeatPosition>,
 }
 
 /// A ticket together with the order that holds or bought it (if any): the
@@ -96,6 +103,8 @@ impl Ticket {
             version: 0,
             status: TicketStatus::Available,
             order_id: None,
+            event_id: None,
+            seat: None,
         }
     }
 
@@ -116,6 +125,8 @@ impl Ticket {
             price: self.price,
             date: self.date,
             version: self.version,
+            event_id: self.event_id,
+            seat: self.seat.clone(),
         }
     }
 }

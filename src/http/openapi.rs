@@ -15,7 +15,7 @@ use super::inputs::{OrderBody, PaymentBody, SigninBody, SignupBody, TicketBody};
 use super::{orders, payments, tickets, users};
 use crate::views::{
     CurrentUser, ErrorBody, ErrorItem, Id, OrderStatusView, OrderTicketView, OrderView,
-    PaymentView, Session, TicketStatusView, TicketView, UserView,
+    PaymentView, SeatView, Session, TicketStatusView, TicketView, UserView,
 };
 
 /// The refusals every state-changing route can answer, listed once.
@@ -84,6 +84,7 @@ pub enum BodilessWriteRefusals {
         Id,
         TicketView,
         TicketStatusView,
+        SeatView,
         OrderView,
         OrderTicketView,
         OrderStatusView,

@@ -14,6 +14,7 @@ mod records;
 mod sled_backend;
 mod sled_store;
 mod space;
+mod upgrade;
 mod wal;
 
 use std::future::Future;

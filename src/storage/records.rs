@@ -6,12 +6,23 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::StorageError;
 
-/// The record layout this build writes and reads.
-pub const SCHEMA_VERSION: u8 = 1;
+/// The record layout this build writes and reads. Version 2 gave tickets
+/// (and the ticket snapshot in orders) an event and a seat; a directory of
+/// version 1 is upgraded when it is opened (`upgrade.rs`).
+pub const SCHEMA_VERSION: u8 = 2;
+
+/// The key of the format marker: which program and schema wrote the
+/// directory.
+pub const META_FORMAT: &[u8] = b"meta/format";
 
 /// The value of `meta/format`: which program and schema wrote the directory.
 pub fn format_marker() -> Vec<u8> {
-    format!("ticketing/{SCHEMA_VERSION}").into_bytes()
+    marker_of(SCHEMA_VERSION)
+}
+
+/// The `meta/format` value of schema `version`.
+pub fn marker_of(version: u8) -> Vec<u8> {
+    format!("ticketing/{version}").into_bytes()
 }
 
 /// The kinds of record, each under its own key prefix.
@@ -66,16 +77,26 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Decodes a value written by [`encode`], refusing other schema versions.
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StorageError> {
+    decode_version(key, value, SCHEMA_VERSION)
+}
+
+/// Decodes a value written as schema `version` (the upgrade reads older
+/// records as their own structs), refusing any other version.
+pub fn decode_version<T: DeserializeOwned>(
+    key: &[u8],
+    value: &[u8],
+    version: u8,
+) -> Result<T, StorageError> {
     let printable = || String::from_utf8_lossy(key).into_owned();
     match value.split_first() {
-        Some((&SCHEMA_VERSION, body)) => {
+        Some((&v, body)) if v == version => {
             postcard::from_bytes(body).map_err(|e| StorageError::Corrupt {
                 key: printable(),
                 reason: e.to_string(),
             })
         }
         Some((v, _)) => Err(StorageError::Incompatible(format!(
-            "record {} has schema version {v}; this build reads {SCHEMA_VERSION}",
+            "record {} has schema version {v}; expected {version}",
             printable()
         ))),
         None => Err(StorageError::Corrupt {
@@ -88,17 +109,23 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, Storag
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{EventDate, Price, Ticket, TicketId, Title, UserId};
+    use crate::domain::{EventDate, EventId, Price, SeatPosition, Ticket, TicketId, Title, UserId};
 
     #[test]
     fn records_round_trip_and_refuse_other_versions() {
-        let t = Ticket::new(
+        let mut t = Ticket::new(
             TicketId(7),
             UserId(1),
             Title::parse("Gig").unwrap(),
             Price::from_cents(1250).unwrap(),
             EventDate(None),
         );
+        t.event_id = Some(EventId(3));
+        t.seat = Some(SeatPosition {
+            section: "Stalls".into(),
+            row: Some("A".into()),
+            number: Some(12),
+        });
         let k = key(Prefix::Ticket, 7);
         assert_eq!(id_of(&k), Some(7));
         let bytes = encode(&t);

@@ -5,11 +5,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::flusher::Flusher;
-use super::records::{self, decode, encode, key, Prefix};
+use super::records::{self, decode, encode, key, Prefix, META_FORMAT};
 use super::sled_backend::SledBackend;
 use super::space::SpaceGuard;
+use super::upgrade::{self, PREVIOUS_VERSION};
 use super::wal::WalBackend;
 use super::{
     Answer, Backend, CommitStats, Committing, Snapshot, StorageError, Store, Write, SCHEMA_VERSION,
@@ -25,14 +27,23 @@ pub struct SledStore {
     space: Arc<SpaceGuard>,
 }
 
-const META_FORMAT: &[u8] = b"meta/format";
 /// How big the write-ahead log grows before it is folded into sled.
 pub const DEFAULT_CHECKPOINT_BYTES: u64 = 1024 * 1024;
 const META_JWT_SECRET: &[u8] = b"meta/jwt_secret";
 
+/// What the format marker of a directory being opened says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marked {
+    /// This build's schema (or a new, empty directory, now marked so).
+    Current,
+    /// The previous schema: to be upgraded before anything reads it.
+    Previous,
+}
+
 impl SledStore {
-    /// Opens (creating if needed) the data directory at `path`, refusing one
-    /// written by another program or by a newer schema.
+    /// Opens (creating if needed) the data directory at `path`, upgrading
+    /// one of the previous schema in place and refusing one written by
+    /// another program or by a newer schema.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
         Self::open_with_checkpoint(path, DEFAULT_CHECKPOINT_BYTES)
     }
@@ -43,8 +54,11 @@ impl SledStore {
         let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(path)?);
         // Refuse a foreign or newer directory before writing anything to it.
         Self::check_format(&*sled)?;
+        // The log's replay may hold an upgrade that sled has not yet folded.
         let wal = Arc::new(WalBackend::open(sled, path, checkpoint_bytes)?);
-        Self::check_format(&*wal)?;
+        if Self::check_format(&*wal)? == Marked::Previous {
+            Self::upgrade(&wal)?;
+        }
         let flusher = Flusher::start(wal.clone());
         Ok(SledStore {
             wal,
@@ -54,11 +68,13 @@ impl SledStore {
     }
 
     /// Accepts a directory this build wrote (or an empty one, marking it as
-    /// ours); refuses another program's or a newer schema's.
-    fn check_format(backend: &dyn Backend) -> Result<(), StorageError> {
+    /// ours) or the previous schema's (to upgrade); refuses another
+    /// program's or a newer schema's.
+    fn check_format(backend: &dyn Backend) -> Result<Marked, StorageError> {
         let expected = records::format_marker();
         match backend.get(META_FORMAT)? {
-            Some(found) if found == expected => {}
+            Some(found) if found == expected => Ok(Marked::Current),
+            Some(found) if found == records::marker_of(PREVIOUS_VERSION) => Ok(Marked::Previous),
             Some(found) => {
                 let found = String::from_utf8_lossy(&found).into_owned();
                 let reason = match found.strip_prefix("ticketing/") {
@@ -67,18 +83,36 @@ impl SledStore {
                     ),
                     None => format!("unknown format marker {found:?}"),
                 };
-                return Err(StorageError::Incompatible(reason));
+                Err(StorageError::Incompatible(reason))
             }
             None if backend.is_empty()? => {
                 backend.apply(vec![(META_FORMAT.to_vec(), Some(expected))])?;
                 backend.flush()?;
+                Ok(Marked::Current)
             }
-            None => {
-                return Err(StorageError::Incompatible(
-                    "the directory holds data that is not a ticketing database".into(),
-                ))
-            }
+            None => Err(StorageError::Incompatible(
+                "the directory holds data that is not a ticketing database".into(),
+            )),
         }
+    }
+
+    /// Rewrites a directory of the previous schema to this build's: every
+    /// record and the new marker in one batch of the log, made durable and
+    /// folded into sled before anything reads (see `upgrade.rs`).
+    fn upgrade(wal: &WalBackend) -> Result<(), StorageError> {
+        let started = Instant::now();
+        let (batch, upgraded) = upgrade::from_previous(wal)?;
+        wal.apply(batch)?;
+        wal.checkpoint()?;
+        tracing::info!(
+            from = PREVIOUS_VERSION,
+            to = SCHEMA_VERSION,
+            tickets = upgraded.tickets,
+            orders = upgraded.orders,
+            other_records = upgraded.others,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "upgraded the data directory to the new schema"
+        );
         Ok(())
     }
 

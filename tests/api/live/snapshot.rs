@@ -97,7 +97,7 @@ async fn live_snapshot_is_exactly_the_full_ticket_list() {
         );
     }
     let keys = [
-        "id", "title", "price", "date", "userId", "version", "status", "orderId",
+        "id", "title", "price", "date", "userId", "version", "status", "orderId", "eventId", "seat",
     ];
     for t in &tickets {
         let obj = t.as_object().unwrap();
