@@ -30,6 +30,23 @@ function backLink(href, text) {
   return h('p', { class: 'back' }, h('a', { href }, h('span', { 'aria-hidden': 'true' }, '← '), text));
 }
 
+/** Whether an event date (RFC 3339; null is "to be announced") has passed. */
+function isPastDate(iso) {
+  if (!iso) return false;
+  const at = Date.parse(iso);
+  return !Number.isNaN(at) && at <= serverNow();
+}
+
+/** A ticket whose event has taken place: shown as past, not reservable. */
+function isPast(ticket) {
+  return isPastDate(ticket?.date);
+}
+
+/** The "Past" mark next to a ticket's status. */
+function pastBadge(ticket) {
+  return isPast(ticket) ? h('span', { class: 'badge badge-past', testid: 'ticket-past' }, 'Past') : null;
+}
+
 /** Who the current user is to this ticket: seller, buyer or nobody. */
 export function relationTo(ticket, app) {
   const user = app.user;
@@ -42,6 +59,11 @@ export function relationTo(ticket, app) {
     if (ticket.status === 'reserved') return { kind: 'buyer', label: 'Held by you' };
   }
   return null;
+}
+
+/** On sale and still to come: what a buyer can reserve. */
+function isReservable(ticket) {
+  return ticket.status === 'available' && !isPast(ticket);
 }
 
 function relationBadge(rel) {
@@ -108,13 +130,11 @@ function field({ name, id, testid, label, type = 'text', value, autocomplete, in
 /** Shows API errors next to their fields, the rest in the alert area. */
 function formErrors(app, fields) {
   const byName = new Map(fields.map((f) => [f.name, f]));
+  // A field's error is about what was typed then: editing it clears it.
+  for (const f of fields) f.input.addEventListener('input', () => clearField(f));
   return {
     clear() {
-      for (const f of fields) {
-        f.error.textContent = '';
-        f.error.hidden = true;
-        f.input.removeAttribute('aria-invalid');
-      }
+      for (const f of fields) clearField(f);
       app.clearAlerts();
     },
     set(name, message) {
@@ -138,6 +158,12 @@ function formErrors(app, fields) {
       first?.input.focus();
     },
   };
+}
+
+function clearField(f) {
+  f.error.textContent = '';
+  f.error.hidden = true;
+  f.input.removeAttribute('aria-invalid');
 }
 
 function loading(text = 'Loading…') {
@@ -179,6 +205,9 @@ export async function ticketList({ view, app, signal }) {
     li.dataset.ticketId = String(t.id);
     li.dataset.status = String(t.status);
     li.dataset.version = String(t.version);
+    li.classList.toggle('is-past', isPast(t));
+    if (isPast(t)) li.dataset.past = 'true';
+    else delete li.dataset.past;
     const link = h('a', { class: 'ticket-link', href: `#/tickets/${seg(t.id)}`, testid: 'ticket-title' }, t.title);
     replace(
       li,
@@ -187,10 +216,10 @@ export async function ticketList({ view, app, signal }) {
         'div',
         { class: 'ticket-side' },
         h('span', { class: 'ticket-price', testid: 'ticket-price' }, formatPrice(t.price)),
-        h('span', { class: 'badges' }, ticketBadge(t.status), relationBadge(relationTo(t, app))),
+        h('span', { class: 'badges' }, pastBadge(t), ticketBadge(t.status), relationBadge(relationTo(t, app))),
       ),
     );
-    li.hidden = onlyAvailable.checked && t.status !== 'available';
+    li.hidden = onlyAvailable.checked && !isReservable(t);
     if (hadFocus) link.focus();
   }
 
@@ -205,7 +234,7 @@ export async function ticketList({ view, app, signal }) {
 
   function updateSummary() {
     const all = store.list();
-    const available = all.filter((t) => t.status === 'available').length;
+    const available = all.filter(isReservable).length;
     count.textContent = all.length
       ? `${all.length} ticket${all.length === 1 ? '' : 's'} · ${available} available`
       : '';
@@ -497,9 +526,16 @@ function ticketForm({ app, signal, ticket, onSaved }) {
     e.preventDefault();
     if (pending) return;
     errors.clear();
-    const when = localInputToRfc3339(date.input.value);
-    if (when === undefined) {
-      errors.set('date', 'Enter a complete date and time, or leave it empty.');
+    // A half-typed date reads as '' (like an empty one): only badInput tells.
+    const when = date.input.validity.badInput ? undefined : localInputToRfc3339(date.input.value);
+    const dateProblem =
+      when === undefined
+        ? 'Enter a complete date and time, or leave it empty.'
+        : isPastDate(when)
+          ? 'This date has passed. Choose a date and time in the future.'
+          : null;
+    if (dateProblem) {
+      errors.set('date', dateProblem);
       date.input.focus();
       return;
     }
@@ -621,13 +657,13 @@ export async function ticketDetail({ view, app, params: [id], signal }) {
       facts,
       h('div', null, h('dt', null, 'When'), h('dd', null, dateElement(ticket.date, 'ticket-date'))),
       h('div', null, h('dt', null, 'Price'), h('dd', { class: 'price', testid: 'ticket-price' }, formatPrice(ticket.price))),
-      h('div', null, h('dt', null, 'Status'), h('dd', null, deleted ? h('span', { class: 'badge badge-sold' }, 'removed') : ticketBadge(ticket.status), relationBadge(rel))),
+      h('div', null, h('dt', null, 'Status'), h('dd', null, pastBadge(ticket), deleted ? h('span', { class: 'badge badge-sold' }, 'removed') : ticketBadge(ticket.status), relationBadge(rel))),
     );
   }
 
   function renderActions() {
     const rel = relationTo(ticket, app);
-    const key = JSON.stringify([deleted, ticket.status, ticket.orderId, rel?.kind, !!app.user, confirming]);
+    const key = JSON.stringify([deleted, ticket.status, ticket.orderId, rel?.kind, !!app.user, confirming, isPast(ticket)]);
     if (busy || key === actionKey) return;
     actionKey = key;
     const hadFocus = actions.contains(document.activeElement);
@@ -653,6 +689,8 @@ export async function ticketDetail({ view, app, params: [id], signal }) {
             : ticket.status === 'sold'
               ? 'You sold this ticket.'
               : 'A buyer is holding your ticket, so it cannot be edited or deleted now.';
+      } else if (ticket.status === 'available' && isPast(ticket)) {
+        text = 'This event has already taken place.';
       } else if (ticket.status === 'available') {
         if (app.user) {
           items.push(h('button', { type: 'button', class: 'btn btn-primary', testid: 'reserve-button', onclick: doReserve }, 'Reserve'));

@@ -619,6 +619,22 @@ impl Api {
         Ok(())
     }
 
+    /// GET `/api/tickets?status=any`: every ticket, whatever its status.
+    pub async fn tickets(&self) -> TestResult<Vec<Value>> {
+        let v = self
+            .expect(
+                reqwest::Method::GET,
+                "/tickets?status=any&limit=1000",
+                None,
+                None,
+                200,
+            )
+            .await?;
+        v.as_array()
+            .cloned()
+            .ok_or_else(|| format!("GET /tickets: not an array: {v}").into())
+    }
+
     /// GET `/api/tickets/:id`.
     pub async fn ticket(&self, id: &str) -> TestResult<Value> {
         self.expect(
