@@ -675,10 +675,7 @@ async fn half_typed_date(env: &Env) -> TestResult {
         "the date input is not half-typed: {state}"
     );
     let error = date_refused(env, seller, "01-half-typed-date").await?;
-    ensure!(
-        error.contains("complete date"),
-        "date error says {error:?}"
-    );
+    ensure!(error.contains("complete date"), "date error says {error:?}");
     Ok(())
 }
 
@@ -693,7 +690,10 @@ async fn past_dates(env: &Env) -> TestResult {
     let seller = env.browser("seller");
     open_sell_form(seller, "seller@example.com").await?;
     seller
-        .js(SET_DATE, vec![json!(tid("sell-date")), json!("2020-05-01T20:00")])
+        .js(
+            SET_DATE,
+            vec![json!(tid("sell-date")), json!("2020-05-01T20:00")],
+        )
         .await?;
     let error = date_refused(env, seller, "01-past-date").await?;
     ensure!(error.contains("passed"), "date error says {error:?}");
@@ -703,15 +703,29 @@ async fn past_dates(env: &Env) -> TestResult {
     let other = env.api.sign_up("other@example.com").await?;
     let past = env
         .api
-        .sell(&other, "Last year's gala", "40", Some("2020-05-01T20:00:00Z"))
+        .sell(
+            &other,
+            "Last year's gala",
+            "40",
+            Some("2020-05-01T20:00:00Z"),
+        )
         .await?;
     let future = env
         .api
-        .sell(&other, "Next year's gala", "40", Some("2099-05-01T20:00:00Z"))
+        .sell(
+            &other,
+            "Next year's gala",
+            "40",
+            Some("2099-05-01T20:00:00Z"),
+        )
         .await?;
     seller.goto("/").await?;
-    seller.wait_attr(&row(&past), "data-status", "available").await?;
-    seller.wait_attr(&row(&future), "data-status", "available").await?;
+    seller
+        .wait_attr(&row(&past), "data-status", "available")
+        .await?;
+    seller
+        .wait_attr(&row(&future), "data-status", "available")
+        .await?;
     let mark = seller
         .wait_visible(&format!("{} {}", row(&past), tid("ticket-past")))
         .await?;
@@ -761,5 +775,89 @@ async fn fixed_field(env: &Env) -> TestResult {
         .await?;
     seller.shot("02-title-fixed").await?;
     eprintln!("fixed field: the error was {error:?}");
+    Ok(())
+}
+
+// ------------------------------------------------------------ header
+
+/// The layout shifts recorded since the page loaded (buffered entries),
+/// with the elements that moved, and the header's box now.
+const SHIFTS: &str = "const done = arguments[arguments.length - 1];
+    const entries = [];
+    new PerformanceObserver((list) => entries.push(...list.getEntries()))
+      .observe({ type: 'layout-shift', buffered: true });
+    setTimeout(() => {
+      const r = document.querySelector('.site-header').getBoundingClientRect();
+      done({
+        total: entries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0),
+        moved: entries.flatMap((e) => (e.sources || []).map((s) =>
+          s.node ? (s.node.className || s.node.nodeName) + '' : '?')),
+        header: [r.x, r.y, r.width, r.height],
+      });
+    }, 300);";
+
+/// Loads the page afresh and returns what [`SHIFTS`] measured, once the
+/// ticket list and the live badge are in.
+async fn measure_load(browser: &harness::Browser, base: &str, ticket: &str) -> TestResult<Value> {
+    browser.client().goto(&format!("{base}/#/")).await?;
+    browser.client().refresh().await?;
+    browser
+        .wait_attr(&row(ticket), "data-status", "available")
+        .await?;
+    browser.wait_live().await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser.js_async(SHIFTS, vec![]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_does_not_shift_on_load() {
+    let env = Env::start("header_does_not_shift_on_load", 900, &["visitor"]).await;
+    let outcome = guarded(header_shift(&env)).await;
+    env.finish(outcome).await;
+}
+
+async fn header_shift(env: &Env) -> TestResult {
+    let visitor = env.browser("visitor");
+    let seller = env.api.sign_up("seller@example.com").await?;
+    let ticket = env
+        .api
+        .sell(
+            &seller,
+            "Harbour festival",
+            "18",
+            Some("2099-07-01T18:00:00Z"),
+        )
+        .await?;
+    visitor.goto("/").await?;
+    let base = visitor
+        .js("return location.origin;", vec![])
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // Signed out, then signed in: the header's end differs between the two.
+    let out = measure_load(visitor, &base, &ticket).await?;
+    visitor.shot("01-signed-out").await?;
+    visitor
+        .sign_up("someone.with.a.long.address@example.com", PASSWORD)
+        .await?;
+    let signed_in = measure_load(visitor, &base, &ticket).await?;
+    visitor.shot("02-signed-in").await?;
+    for (who, m) in [("signed out", &out), ("signed in", &signed_in)] {
+        let total = m["total"].as_f64().unwrap_or(f64::MAX);
+        let small = total < 0.01;
+        ensure!(
+            small,
+            "{who}: layout shift {total} on load (moved: {})",
+            m["moved"]
+        );
+    }
+    ensure!(
+        out["header"] == signed_in["header"],
+        "the header's box differs: signed out {}, signed in {}",
+        out["header"],
+        signed_in["header"]
+    );
+    eprintln!("header: {out} / {signed_in}");
     Ok(())
 }

@@ -198,21 +198,16 @@ class App {
 
   // ------------------------------------------------------------ header
 
+  /** Marks the current page in the nav (built in index.html) and fills the account area. */
   renderHeader() {
     const here = this.currentNav;
-    const link = (key, href, text, testid, cls = 'nav-link') =>
+    for (const a of this.nav.querySelectorAll('a[data-nav]')) {
+      if (a.dataset.nav === here) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    document.getElementById('nav-orders-item').hidden = !this.user;
+    const link = (key, href, text, testid, cls) =>
       h('a', { class: cls, href, testid, 'aria-current': here === key ? 'page' : null }, text);
-
-    replace(
-      this.nav,
-      h(
-        'ul',
-        null,
-        h('li', null, link('tickets', '#/', 'Tickets', 'nav-tickets')),
-        h('li', null, link('sell', '#/sell', 'Sell', 'nav-sell')),
-        this.user ? h('li', null, link('orders', '#/orders', 'My orders', 'nav-orders')) : null,
-      ),
-    );
 
     if (this.user) {
       const out = h('button', { type: 'button', class: 'btn btn-small btn-ghost', testid: 'signout' }, 'Sign out');
