@@ -355,3 +355,13 @@ fn sha256_and_hmac_match_known_vectors() {
     assert_eq!(b64url_decode("YW55IGNhcm5hbCBwbGVhcw"), b"any carnal pleas");
     assert_eq!(b64url_decode(&b64url(b"ab")), b"ab");
 }
+
+/// One test at a time among those that keep both cores busy for seconds
+/// (thousands of writes, megabytes of live snapshots) and those that
+/// measure time (signin timings, where the password hashes run at idle
+/// priority and starve under such load): each holds this for its whole run,
+/// so none of them measures or waits on another's load.
+pub async fn heavy_or_timed() -> tokio::sync::MutexGuard<'static, ()> {
+    static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    ONE.lock().await
+}

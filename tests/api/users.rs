@@ -501,6 +501,7 @@ async fn passwords_are_compared_whole_even_with_nul_bytes() {
 /// time of a wrong password (a dummy hash is checked), revealing nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signin_with_a_password_over_72_bytes_is_invalid_credentials_after_a_hash() {
+    let _one_at_a_time = heavy_or_timed().await;
     let app = spawn_app_with(LONG_HOLD_SECS, |s| {
         s.auth.bcrypt_cost = 8;
         s.limits.failed_signins_per_email = 100;
@@ -589,6 +590,7 @@ async fn blank_passwords_are_refused_at_signup_and_passwords_are_never_trimmed()
 /// is checked), so timing reveals nothing about who has an account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_email_costs_the_same_time_as_a_wrong_password() {
+    let _one_at_a_time = heavy_or_timed().await;
     let app = spawn_app_with(LONG_HOLD_SECS, |s| s.auth.bcrypt_cost = 8).await;
     let u = app.signup().await;
     let mut wrong = Vec::new();

@@ -75,6 +75,7 @@ async fn counter(app: &TestApp, series: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_over_1_mib_reaches_a_new_subscriber_and_a_joiner_that_does_not_read_is_dropped()
 {
+    let _one_at_a_time = heavy_or_timed().await;
     const TICKETS: usize = 6_000;
     let app = spawn_app().await;
     let seller = app.signup().await;
@@ -182,6 +183,7 @@ async fn a_snapshot_over_1_mib_reaches_a_new_subscriber_and_a_joiner_that_does_n
 /// same bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_joining_the_same_state_share_one_encoded_snapshot() {
+    let _one_at_a_time = heavy_or_timed().await;
     const TICKETS: usize = 300;
     const CLIENTS: usize = 50;
     let app = spawn_app().await;

@@ -11,6 +11,7 @@ use crate::helpers::*;
 /// 1,000 subscribers connected at once all receive one change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_subscribers_all_receive_a_change() {
+    let _one_at_a_time = heavy_or_timed().await;
     const N: usize = 1000;
     let app = spawn_app().await;
     let seller = app.signup().await;

@@ -17,6 +17,7 @@ use crate::helpers::*;
 /// order with no resync, and /healthz keeps answering quickly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_subscriber_is_resynchronised_or_closed_while_a_reader_gets_every_change() {
+    let _one_at_a_time = heavy_or_timed().await;
     const WRITERS: usize = 40;
     const EDITS: usize = 10_000;
     const PER: usize = EDITS / WRITERS;
