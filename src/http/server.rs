@@ -112,18 +112,12 @@ impl RefusalLog {
             return;
         }
         let refused = std::mem::take(&mut self.unlogged);
-        match self.refusal {
-            Refusal::Full => tracing::warn!(
-                %peer,
-                refused,
-                "connection limit reached; closing new connection"
-            ),
-            Refusal::AddressFull => tracing::warn!(
-                %peer,
-                refused,
-                "connection limit per address reached; closing new connection"
-            ),
-        }
+        tracing::warn!(
+            %peer,
+            refused,
+            "{}; closing new connection",
+            self.refusal.describe()
+        );
         self.quiet_until = Some(now + REFUSALS_LOGGED_EVERY);
     }
 }

@@ -28,6 +28,14 @@ impl Refusal {
             Refusal::AddressFull => "max_connections_per_addr",
         }
     }
+
+    /// What was reached, for the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Refusal::Full => "connection limit reached",
+            Refusal::AddressFull => "connection limit per address reached",
+        }
+    }
 }
 
 /// The slots of one server.
