@@ -191,17 +191,14 @@ impl Store for SledStore {
 
     fn load(&self) -> Answer<Snapshot> {
         let store = self.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || store.load_blocking())
-                .await
-                .map_err(|e| StorageError::Unavailable(format!("loading was cancelled: {e}")))?
-        })
+        Box::pin(off_thread(move || store.load_blocking()))
     }
 
     fn jwt_secret(&self) -> Answer<Vec<u8>> {
         let store = self.clone();
         Box::pin(async move {
-            if let Some(secret) = store.wal.get(META_JWT_SECRET)? {
+            let wal = store.wal.clone();
+            if let Some(secret) = off_thread(move || wal.get(META_JWT_SECRET)).await? {
                 return Ok(secret);
             }
             let mut secret = vec![0u8; 32];
@@ -226,6 +223,16 @@ impl Store for SledStore {
         self.flusher.stop();
         self.wal.checkpoint()
     }
+}
+
+/// Runs `read` (sled's reads may touch the disk) on the blocking pool, not
+/// on the async thread that awaits it.
+async fn off_thread<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|e| StorageError::Unavailable(format!("a storage read was cancelled: {e}")))?
 }
 
 fn encode_write(w: &Write) -> (Vec<u8>, Option<Vec<u8>>) {
