@@ -26,19 +26,8 @@ async fn wait_for_expiry(app: &Api, buyer: &User, order: &Value) {
     let expires = parse_time(order["expiresAt"].as_str().expect("expiresAt"));
     let until = expires - now() + time::Duration::try_from(EXPIRY_SLACK).unwrap();
     let within = Duration::try_from(until).unwrap_or(Duration::ZERO);
-    eventually(
-        within,
-        &format!("order {oid} to expire by expiresAt + {EXPIRY_SLACK:?}"),
-        || async {
-            let o = app.order(buyer, &oid).await;
-            match o["status"].as_str() {
-                Some("cancelled") => Some(()),
-                Some("created") => None,
-                _ => panic!("unexpected order state while waiting for expiry: {o}"),
-            }
-        },
-    )
-    .await;
+    let what = format!("order {oid} to expire by expiresAt + {EXPIRY_SLACK:?}");
+    cancelled_within(app, buyer, order, within, &what).await;
     let seen = now();
     assert!(
         seen + time::Duration::milliseconds(50) >= expires,
@@ -57,8 +46,13 @@ async fn assert_held(app: &Api, buyer: &User, order: &Value, when: &str) {
 
 /// Waits (up to [`ACT_WITHIN`] of real time) until `order` is cancelled.
 pub async fn wait_until_cancelled(app: &Api, buyer: &User, order: &Value, what: &str) {
+    cancelled_within(app, buyer, order, ACT_WITHIN, what).await;
+}
+
+/// Waits up to `within` until `order` is cancelled (still held meanwhile).
+async fn cancelled_within(app: &Api, buyer: &User, order: &Value, within: Duration, what: &str) {
     let oid = id_of(order);
-    eventually(ACT_WITHIN, what, || async {
+    eventually(within, what, || async {
         let o = app.order(buyer, &oid).await;
         match o["status"].as_str() {
             Some("cancelled") => Some(()),
