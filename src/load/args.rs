@@ -1,0 +1,138 @@
+//! The command lines of `ticketing load` and `ticketing seed`: the
+//! workloads, their knobs, and the default number of signups in flight.
+
+use std::path::PathBuf;
+
+use super::cores;
+
+/// Which workload `ticketing load` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// N tickets, M buyers racing to reserve and pay; then an audit.
+    FlashSale,
+    /// GET by id (and, with `--list-ratio`, GET list).
+    Browse,
+    /// Reserve and cancel cycles, every acknowledgement durable.
+    Reserve,
+    /// K WebSocket subscribers while changes flow.
+    Live,
+    /// Signups (bcrypt-bound) while GETs go on.
+    Signup,
+    /// Start-up time and resident memory of a server holding `--tickets`
+    /// tickets (a child process on a seeded temp dir; needs `--embedded`).
+    Restart,
+}
+
+impl Scenario {
+    /// The name used on the command line and in the JSON line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::FlashSale => "flash-sale",
+            Scenario::Browse => "browse",
+            Scenario::Reserve => "reserve",
+            Scenario::Live => "live",
+            Scenario::Signup => "signup",
+            Scenario::Restart => "restart",
+        }
+    }
+}
+
+/// `ticketing load`: drive a server and report what it did.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// The workload.
+    #[arg(long, value_enum, default_value = "browse")]
+    pub scenario: Scenario,
+    /// A running server, e.g. http://127.0.0.1:3000 (loopback only).
+    #[arg(long, value_name = "URL", conflicts_with = "embedded")]
+    pub target: Option<String>,
+    /// Start a server in this process on a temp data dir, seeded for the run.
+    #[arg(long)]
+    pub embedded: bool,
+    /// Users and tokens from `ticketing seed --out FILE` (needed with
+    /// `--target` by flash-sale, reserve and live).
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Concurrent connections (workers).
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Stop after this many seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Stop after this many requests (per phase).
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Tickets: on sale in flash-sale; seeded for browse/live with
+    /// --embedded; held by the server in restart.
+    #[arg(long, default_value_t = 100)]
+    pub tickets: usize,
+    /// Buyers in flash-sale (each a distinct user).
+    #[arg(long, default_value_t = 1000)]
+    pub buyers: usize,
+    /// Reservation attempts per flash-sale buyer (the first at their own
+    /// seat, the others at seats still listed as available).
+    #[arg(long, default_value_t = 3)]
+    pub attempts: usize,
+    /// WebSocket subscribers in live.
+    #[arg(long, default_value_t = 100)]
+    pub subscribers: usize,
+    /// Changes the live writer makes.
+    #[arg(long, default_value_t = 100)]
+    pub changes: usize,
+    /// Changes per second in live.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Share of browse requests that GET the list instead of one ticket.
+    #[arg(long, default_value_t = 0.0)]
+    pub list_ratio: f64,
+    /// Concurrent signups in signup.
+    #[arg(long)]
+    pub signup_concurrency: Option<usize>,
+    /// Paced GETs per second running alongside the signups.
+    #[arg(long, default_value_t = 200.0)]
+    pub get_rate: f64,
+    /// bcrypt cost of the --embedded server (and the server's cost, for the
+    /// signup scenario's bound, with --target).
+    #[arg(long, default_value_t = 4)]
+    pub bcrypt_cost: u32,
+    /// Also drive the in-process ceiling route at the same concurrency.
+    #[arg(long)]
+    pub baseline: bool,
+    /// Print one JSON object as the last line.
+    #[arg(long)]
+    pub json: bool,
+    /// Write an SVG chart of the latency percentiles.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Add this run's lines to the chart already in --plot FILE (one chart
+    /// for several scenarios) instead of replacing it.
+    #[arg(long, requires = "plot")]
+    pub plot_append: bool,
+    /// Label of this run in the chart (default: the scenario's name).
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+/// `ticketing seed`: prepare a data directory for load runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SeedArgs {
+    /// The data directory (default: the configured storage.path). No server
+    /// may have it open.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Users to create, each with a token.
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Tickets to put on sale (sold by the first user).
+    #[arg(long, default_value_t = 100)]
+    pub tickets: usize,
+    /// Where to write the users' tokens and the ticket ids.
+    #[arg(long, value_name = "FILE", default_value = "seed.json")]
+    pub out: PathBuf,
+}
+
+/// Signups in flight by default: two per core, so the hashing pool is
+/// always busy.
+pub(super) fn default_signups() -> usize {
+    2 * cores()
+}
