@@ -239,7 +239,7 @@ pub fn check(snap: &Snapshot) -> Vec<String> {
             problems.push(format!("order {} has an unknown buyer {}", o.id, o.buyer));
         }
         if o.status.is_live() {
-            live_by_ticket.entry(o.ticket.id).or_default().push(o.id);
+            live_by_ticket.entry(o.ticket().id).or_default().push(o.id);
         }
     }
     for (ticket, live) in &live_by_ticket {
@@ -283,13 +283,15 @@ pub fn check(snap: &Snapshot) -> Vec<String> {
             ));
         }
         if let Some(o) = order {
-            if o.ticket.id != t.id {
+            if o.ticket().id != t.id {
                 problems.push(format!(
                     "ticket {} points at order {} of ticket {}",
-                    t.id, o.id, o.ticket.id
+                    t.id,
+                    o.id,
+                    o.ticket().id
                 ));
             }
-            if o.ticket.version > t.version {
+            if o.ticket().version > t.version {
                 problems.push(format!(
                     "order {} saw ticket {} at a version above its own",
                     o.id, t.id

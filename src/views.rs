@@ -11,7 +11,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::domain::{Order, OrderStatus, Payment, SeatPosition, Ticket, TicketStatus};
+use crate::domain::{Order, OrderStatus, OrderTicket, Payment, SeatPosition, Ticket, TicketStatus};
 
 /// The wire form of every id: 16 lowercase hex digits, time-ordered and
 /// opaque. The views hold ids as `String`s; this type only gives the
@@ -151,10 +151,29 @@ pub struct OrderView {
     /// When an unpaid hold lapses (RFC 3339, UTC).
     #[schema(format = DateTime)]
     pub expires_at: String,
-    /// The ticket.
+    /// Its first ticket (`tickets[0]`), for clients of one-ticket orders.
     pub ticket: OrderTicketView,
+    /// Every ticket it holds or bought, in map order.
+    #[schema(min_items = 1, max_items = 10)]
+    pub tickets: Vec<OrderTicketView>,
+    /// The sum of its tickets' prices, in the format of `price`.
+    #[schema(value_type = f64, example = 40)]
+    pub total: Value,
     /// 0 at creation, one more per change.
     pub version: u64,
+    /// When it was placed (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Once cancelled: `cancelled` by its buyer or `expired` (its hold
+    /// lapsed unpaid); else null.
+    #[schema(required = true, value_type = Option<String>, pattern = "^(cancelled|expired)$")]
+    pub cancel_reason: Option<&'static str>,
+    /// Once paid: the payment's id (the receipt's reference); else null.
+    #[schema(required = true, value_type = Option<Id>)]
+    pub payment_id: Option<String>,
+    /// Once paid: when (RFC 3339, UTC); else null.
+    #[schema(required = true, format = DateTime)]
+    pub paid_at: Option<String>,
 }
 
 /// `{id, orderId}` of a payment.
@@ -260,16 +279,27 @@ pub fn order(o: &Order) -> OrderView {
         },
         user_id: o.buyer.to_string(),
         expires_at: o.expires_at.to_rfc3339(),
-        ticket: OrderTicketView {
-            id: o.ticket.id.to_string(),
-            title: o.ticket.title.as_str().to_owned(),
-            price: o.ticket.price.to_json(),
-            date: o.ticket.date.0.map(|d| d.to_rfc3339()),
-            version: o.ticket.version,
-            event_id: o.ticket.event_id.map(|e| e.to_string()),
-            seat: o.ticket.seat.as_ref().map(seat),
-        },
+        ticket: order_ticket(o.ticket()),
+        tickets: o.tickets.iter().map(order_ticket).collect(),
+        total: o.total().to_json(),
         version: o.version,
+        created_at: o.created_at.to_rfc3339(),
+        cancel_reason: o.cancel_reason.map(|r| r.as_str()),
+        payment_id: o.payment.map(|p| p.id.to_string()),
+        paid_at: o.payment.map(|p| p.paid_at.to_rfc3339()),
+    }
+}
+
+/// An order's ticket as the contract shows it.
+fn order_ticket(t: &OrderTicket) -> OrderTicketView {
+    OrderTicketView {
+        id: t.id.to_string(),
+        title: t.title.as_str().to_owned(),
+        price: t.price.to_json(),
+        date: t.date.0.map(|d| d.to_rfc3339()),
+        version: t.version,
+        event_id: t.event_id.map(|e| e.to_string()),
+        seat: t.seat.as_ref().map(seat),
     }
 }
 

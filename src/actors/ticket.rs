@@ -12,8 +12,8 @@ use actix::prelude::*;
 use super::router::Registry;
 use super::{CommandError, Core};
 use crate::domain::{
-    Changes, EventDate, Order, OrderId, Payment, PaymentId, Price, Ticket, TicketState, Title,
-    UserId,
+    Changes, EventDate, Order, OrderId, Payment, PaymentId, PaymentRef, Price, Ticket, TicketState,
+    Title, UserId,
 };
 use crate::storage::Write;
 
@@ -276,8 +276,6 @@ impl Handler<Pay> for TicketActor {
                     }
                 };
                 metrics::counter!("payments_total", "outcome" => "charged").increment(1);
-                let mut state = act.state.clone();
-                let changes = state.complete_payment(order_id);
                 let payment = Payment {
                     id: PaymentId(act.core.ids.next()),
                     order_id,
@@ -285,6 +283,14 @@ impl Handler<Pay> for TicketActor {
                     amount: price,
                     created_at: act.core.clock.now(),
                 };
+                let mut state = act.state.clone();
+                let changes = state.complete_payment(
+                    order_id,
+                    PaymentRef {
+                        id: payment.id,
+                        paid_at: payment.created_at,
+                    },
+                );
                 let writes = vec![Write::Payment(payment.clone())];
                 Box::pin(
                     act.commit(state, changes, writes)

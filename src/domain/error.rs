@@ -35,4 +35,22 @@ pub enum DomainError {
     /// The caller is not the owner of the resource.
     #[error("Not authorized")]
     NotOwner,
+    /// Fewer seats are free than a best-available order asked for.
+    #[error("Not enough seats available")]
+    NotEnoughSeats,
+    /// The buyer would hold or own more seats of the event than allowed.
+    #[error("Seat limit reached for this event")]
+    SeatLimit,
+    /// The event's seats are not on sale yet.
+    #[error("Not on sale yet")]
+    NotOnSale,
+    /// A queued event's order came without a valid admission pass.
+    #[error("Wait for your turn in the queue")]
+    QueuePassRequired,
+    /// A seat's ticket is edited or deleted only through its event.
+    #[error("Seats are changed through their event")]
+    SeatOfEvent,
+    /// An event with seats held or sold cannot be deleted.
+    #[error("Cannot delete an event with reserved or sold seats")]
+    EventHasOrders,
 }

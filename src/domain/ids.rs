@@ -92,17 +92,24 @@ impl IdGenerator {
 
     /// The next id, strictly greater than every earlier one.
     pub fn next(&self) -> u64 {
+        self.next_block(1)
+    }
+
+    /// The first of `n` (at least 1) consecutive ids, all greater than every
+    /// earlier one and below every later one: an event's seats take one
+    /// block, so they are one range of keys in map order.
+    pub fn next_block(&self, n: u64) -> u64 {
         let now = (crate::domain::Timestamp::now().0.max(0) as u64) << 20;
         let mut current = self.last.load(Ordering::Relaxed);
         loop {
-            let candidate = now.max(current + 1);
+            let first = now.max(current + 1);
             match self.last.compare_exchange_weak(
                 current,
-                candidate,
+                first + n.max(1) - 1,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return candidate,
+                Ok(_) => return first,
                 Err(seen) => current = seen,
             }
         }
@@ -137,6 +144,8 @@ mod tests {
         let b = g.next();
         assert!(a > u64::MAX >> 1 && b > a);
         let g = IdGenerator::default();
+        let first = g.next_block(100_000);
+        assert!(g.next() >= first + 100_000, "a block is never reissued");
         let mut last = 0;
         for _ in 0..10_000 {
             let n = g.next();

@@ -3,18 +3,21 @@
 //! storage and HTTP so it can be unit-tested on its own.
 
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod invisible;
 pub mod order;
 pub mod position;
+pub mod seat_order;
 pub mod ticket;
 pub mod time;
 pub mod user;
 pub mod values;
 
 pub use error::DomainError;
+pub use event::{Event, Layout, Row, SeatMap, SeatState, Section};
 pub use ids::{EventId, IdGenerator, OrderId, PaymentId, SessionId, TicketId, UserId};
-pub use order::{Order, OrderStatus, OrderTicket, Payment};
+pub use order::{CancelReason, Order, OrderStatus, OrderTicket, Payment, PaymentRef};
 pub use position::SeatPosition;
 pub use ticket::{Changes, Ticket, TicketState, TicketStatus};
 pub use time::Timestamp;

@@ -1,4 +1,5 @@
-//! Orders (a buyer's hold on, or purchase of, one ticket) and payments.
+//! Orders (a buyer's hold on, or purchase of, one ticket or several seats
+//! of one event, all or nothing) and payments.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,24 +59,81 @@ pub struct OrderTicket {
     pub seat: Option<SeatPosition>,
 }
 
-/// One buyer's order for one ticket.
+/// Why an order was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CancelReason {
+    /// Its buyer cancelled it.
+    Buyer,
+    /// Its hold lapsed unpaid.
+    Expired,
+}
+
+impl CancelReason {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelReason::Buyer => "cancelled",
+            CancelReason::Expired => "expired",
+        }
+    }
+}
+
+/// The payment that completed an order, for its receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRef {
+    /// The payment's id.
+    pub id: PaymentId,
+    /// When it was taken.
+    pub paid_at: Timestamp,
+}
+
+/// One buyer's order: one ticket, or 1 to 10 seats of one event that move
+/// together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     /// Its id.
     pub id: OrderId,
     /// The buyer.
     pub buyer: UserId,
-    /// The ticket it holds or bought.
-    pub ticket: OrderTicket,
+    /// The tickets it holds or bought, at least one, in map order.
+    pub tickets: Vec<OrderTicket>,
     /// Where it stands.
     pub status: OrderStatus,
     /// When an unpaid hold lapses (absolute, so it survives restarts).
     pub expires_at: Timestamp,
     /// 0 at creation, one more per change.
     pub version: u64,
+    /// When it was placed.
+    pub created_at: Timestamp,
+    /// Why it was cancelled, once it is.
+    pub cancel_reason: Option<CancelReason>,
+    /// The payment that completed it, once paid.
+    pub payment: Option<PaymentRef>,
 }
 
 impl Order {
+    /// Its first ticket (the contract's `ticket`, for clients of one-ticket
+    /// orders).
+    pub fn ticket(&self) -> &OrderTicket {
+        &self.tickets[0]
+    }
+
+    /// The event its seats belong to; `None` for a ticket sold on its own.
+    pub fn event_id(&self) -> Option<EventId> {
+        self.tickets[0].event_id
+    }
+
+    /// What it costs: the sum of its tickets' prices.
+    pub fn total(&self) -> Price {
+        let cents = self.tickets.iter().map(|t| t.price.cents()).sum();
+        Price::from_total_cents(cents)
+    }
+
+    /// Whether it still holds its tickets unpaid at `now`'s deadline check.
+    pub fn is_held(&self) -> bool {
+        self.status == OrderStatus::Created
+    }
+
     /// Only its buyer may see, cancel or pay an order: the one place that
     /// rule lives (the read side and the ticket's state both ask here).
     pub fn check_buyer(&self, by: UserId) -> Result<(), DomainError> {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DomainError, EventDate, EventId, Order, OrderId, OrderStatus, OrderTicket, Price, SeatPosition,
-    TicketId, Timestamp, Title, UserId,
+    CancelReason, DomainError, EventDate, EventId, Order, OrderId, OrderStatus, OrderTicket,
+    PaymentRef, Price, SeatPosition, TicketId, Timestamp, Title, UserId,
 };
 
 /// Where a ticket stands.
@@ -118,7 +118,8 @@ impl Ticket {
         }
     }
 
-    fn snapshot(&self) -> OrderTicket {
+    /// The ticket as an order records it.
+    pub fn snapshot(&self) -> OrderTicket {
         OrderTicket {
             id: self.id,
             title: self.title.clone(),
@@ -144,19 +145,20 @@ impl TicketState {
     pub fn expire_if_due(&mut self, now: Timestamp, changes: &mut Changes) {
         if let Some((_, deadline)) = self.hold_deadline() {
             if now >= deadline {
-                self.release(changes);
+                self.release(CancelReason::Expired, changes);
             }
         }
     }
 
-    fn release(&mut self, changes: &mut Changes) {
+    fn release(&mut self, reason: CancelReason, changes: &mut Changes) {
         if let Some(mut order) = self.order.take() {
             self.ticket.version += 1;
             self.ticket.status = TicketStatus::Available;
             self.ticket.order_id = None;
             order.status = OrderStatus::Cancelled;
+            order.cancel_reason = Some(reason);
             order.version += 1;
-            order.ticket.version = self.ticket.version;
+            order.tickets[0].version = self.ticket.version;
             changes.orders.push(order);
             changes.tickets.push(self.ticket.clone());
         }
@@ -182,10 +184,13 @@ impl TicketState {
         let order = Order {
             id: order_id,
             buyer,
-            ticket: self.ticket.snapshot(),
+            tickets: vec![self.ticket.snapshot()],
             status: OrderStatus::Created,
             expires_at: now.plus(window),
             version: 0,
+            created_at: now,
+            cancel_reason: None,
+            payment: None,
         };
         self.order = Some(order.clone());
         changes.orders.push(order);
@@ -203,7 +208,7 @@ impl TicketState {
                 if o.status == OrderStatus::Complete {
                     return Err(DomainError::CancelPaid);
                 }
-                self.release(&mut changes);
+                self.release(CancelReason::Buyer, &mut changes);
             }
             _ => {}
         }
@@ -227,7 +232,7 @@ impl TicketState {
                 if o.status == OrderStatus::Complete {
                     Err(DomainError::AlreadyPaid)
                 } else {
-                    Ok(o.ticket.price)
+                    Ok(o.total())
                 }
             }),
             _ => Err(DomainError::PayCancelled),
@@ -235,16 +240,17 @@ impl TicketState {
         (changes, result)
     }
 
-    /// Marks the held order paid and the ticket sold. Call after a successful
-    /// charge for an order that `begin_payment` accepted.
-    pub fn complete_payment(&mut self, order_id: OrderId) -> Changes {
+    /// Marks the held order paid (by `payment`) and the ticket sold. Call
+    /// after a successful charge for an order that `begin_payment` accepted.
+    pub fn complete_payment(&mut self, order_id: OrderId, payment: PaymentRef) -> Changes {
         let mut changes = Changes::default();
         if let Some(order) = self.order.as_mut().filter(|o| o.id == order_id) {
             self.ticket.version += 1;
             self.ticket.status = TicketStatus::Sold;
             order.status = OrderStatus::Complete;
+            order.payment = Some(payment);
             order.version += 1;
-            order.ticket.version = self.ticket.version;
+            order.tickets[0].version = self.ticket.version;
             changes.orders.push(order.clone());
             changes.tickets.push(self.ticket.clone());
         }
@@ -297,6 +303,10 @@ mod tests {
     const ANN: UserId = UserId(2);
     const BOB: UserId = UserId(3);
     const WINDOW: Duration = Duration::from_secs(60);
+    const PAID: PaymentRef = PaymentRef {
+        id: crate::domain::PaymentId(7),
+        paid_at: Timestamp(5),
+    };
 
     fn fresh() -> TicketState {
         TicketState {
@@ -358,7 +368,7 @@ mod tests {
             .begin_payment(OrderId(2), ANN, Timestamp(1))
             .1
             .unwrap();
-        state.complete_payment(OrderId(2));
+        state.complete_payment(OrderId(2), PAID);
         assert_eq!(state.ticket.status, TicketStatus::Sold);
         assert_eq!(state.cancel(OrderId(2), ANN), Err(DomainError::CancelPaid));
     }
@@ -388,9 +398,9 @@ mod tests {
             .1
             .unwrap();
         assert_eq!(price.cents(), 2000);
-        let ch = state.complete_payment(OrderId(1));
+        let ch = state.complete_payment(OrderId(1), PAID);
         assert_eq!(ch.orders[0].status, OrderStatus::Complete);
-        assert_eq!(ch.orders[0].ticket.version, 2);
+        assert_eq!(ch.orders[0].ticket().version, 2);
         assert_eq!(
             state
                 .begin_payment(OrderId(1), ANN, Timestamp(2))
@@ -420,7 +430,7 @@ mod tests {
         state
             .reserve(OrderId(1), ANN, Timestamp(0), WINDOW)
             .unwrap();
-        state.complete_payment(OrderId(1));
+        state.complete_payment(OrderId(1), PAID);
         let mut ch = Changes::default();
         state.expire_if_due(Timestamp(i64::MAX), &mut ch);
         assert_eq!(ch, Changes::default());

@@ -195,6 +195,12 @@ impl Price {
         }
     }
 
+    /// A sum of prices (an order's total), which may pass the limit of one
+    /// price: ten seats at the most each cost.
+    pub fn from_total_cents(cents: u64) -> Self {
+        Price(cents)
+    }
+
     /// The price in cents.
     pub fn cents(self) -> u64 {
         self.0

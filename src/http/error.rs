@@ -28,6 +28,10 @@ pub enum ApiError {
     /// 403: a cookie-authenticated request from another origin.
     #[error("Cross-origin request refused")]
     CrossOrigin,
+    /// 403: a rule that waits for its turn (a queued event's order without
+    /// an admission pass).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: unknown id or route.
     #[error("Not found")]
     NotFound,
@@ -69,7 +73,7 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PaymentDeclined(_) => StatusCode::PAYMENT_REQUIRED,
-            ApiError::CrossOrigin => StatusCode::FORBIDDEN,
+            ApiError::CrossOrigin | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -127,6 +131,7 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Invalid { field, message } => ApiError::field(field, message),
             DomainError::NotOwner => ApiError::Unauthorized,
+            DomainError::QueuePassRequired => ApiError::Forbidden(e.to_string()),
             other => ApiError::BadRequest(other.to_string()),
         }
     }

@@ -21,7 +21,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::domain::{Order, Payment, SessionId, Ticket, TicketId, Timestamp, User};
+use crate::domain::{
+    Event, EventId, Order, Payment, SessionId, Ticket, TicketId, Timestamp, User,
+};
 
 pub use records::SCHEMA_VERSION;
 pub use sled_store::SledStore;
@@ -77,6 +79,18 @@ pub enum Write {
     RevokeSession(SessionId, Timestamp),
     /// Forget a revocation whose token has expired anyway.
     ForgetSession(SessionId),
+    /// Insert an event (its seats are `Ticket` writes of the same batch).
+    Event(Event),
+    /// Remove an event and every seat of it: the tickets `first_seat` to
+    /// `first_seat + seats - 1`.
+    DeleteEvent {
+        /// The event.
+        id: EventId,
+        /// Its first seat's id.
+        first_seat: TicketId,
+        /// How many seats it has.
+        seats: u32,
+    },
 }
 
 /// Everything stored, read once at start-up (and by export and check).
@@ -84,6 +98,8 @@ pub enum Write {
 pub struct Snapshot {
     /// All users.
     pub users: Vec<User>,
+    /// All events, in id order.
+    pub events: Vec<Event>,
     /// All tickets, in id order.
     pub tickets: Vec<Ticket>,
     /// All orders, in id order.

@@ -38,6 +38,8 @@ pub enum Prefix {
     User,
     /// `s/`: revoked sessions.
     Session,
+    /// `e/`: events (their seats are tickets, with consecutive ids).
+    Event,
 }
 
 impl Prefix {
@@ -49,6 +51,7 @@ impl Prefix {
             Prefix::Payment => b"p/",
             Prefix::User => b"u/",
             Prefix::Session => b"s/",
+            Prefix::Event => b"e/",
         }
     }
 }

@@ -130,6 +130,7 @@ impl SledStore {
         let mut max_id = 0u64;
         let mut snap = Snapshot {
             users: self.decode_all(Prefix::User, &mut max_id)?,
+            events: self.decode_all(Prefix::Event, &mut max_id)?,
             tickets: self.decode_all(Prefix::Ticket, &mut max_id)?,
             orders: self.decode_all(Prefix::Order, &mut max_id)?,
             payments: self.decode_all(Prefix::Payment, &mut max_id)?,
@@ -165,7 +166,7 @@ impl SledStore {
     /// (the offline import: [`Store::close`] makes everything durable).
     pub fn import(&self, writes: &[Write]) -> Result<(), StorageError> {
         self.space.check()?;
-        self.wal.apply(writes.iter().map(encode_write).collect())
+        self.wal.apply(encode_writes(writes))
     }
 
     /// Queues an encoded batch for the next group commit (its place in the
@@ -186,7 +187,7 @@ impl SledStore {
 
 impl Store for SledStore {
     fn commit(&self, writes: Vec<Write>) -> Committing {
-        self.commit_encoded(writes.iter().map(encode_write).collect())
+        self.commit_encoded(encode_writes(&writes))
     }
 
     fn load(&self) -> Answer<Snapshot> {
@@ -235,8 +236,32 @@ async fn off_thread<T: Send + 'static>(
         .map_err(|e| StorageError::Unavailable(format!("a storage read was cancelled: {e}")))?
 }
 
+/// The key-value changes of `writes`, in order.
+fn encode_writes(writes: &[Write]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    let mut out = Vec::with_capacity(writes.len());
+    for w in writes {
+        match w {
+            Write::DeleteEvent {
+                id,
+                first_seat,
+                seats,
+            } => {
+                out.push((key(Prefix::Event, id.0), None));
+                out.extend(
+                    (first_seat.0..first_seat.0 + u64::from(*seats))
+                        .map(|t| (key(Prefix::Ticket, t), None)),
+                );
+            }
+            other => out.push(encode_write(other)),
+        }
+    }
+    out
+}
+
 fn encode_write(w: &Write) -> (Vec<u8>, Option<Vec<u8>>) {
     match w {
+        Write::Event(e) => (key(Prefix::Event, e.id.0), Some(encode(e))),
+        Write::DeleteEvent { id, .. } => (key(Prefix::Event, id.0), None),
         Write::Ticket(t) => (key(Prefix::Ticket, t.id.0), Some(encode(t))),
         Write::DeleteTicket(id) => (key(Prefix::Ticket, id.0), None),
         Write::Order(o) => (key(Prefix::Order, o.id.0), Some(encode(o))),

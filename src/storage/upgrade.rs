@@ -80,7 +80,7 @@ impl From<OrderV1> for Order {
         Order {
             id: o.id,
             buyer: o.buyer,
-            ticket: OrderTicket {
+            tickets: vec![OrderTicket {
                 id: o.ticket.id,
                 title: o.ticket.title,
                 price: o.ticket.price,
@@ -88,10 +88,14 @@ impl From<OrderV1> for Order {
                 version: o.ticket.version,
                 event_id: None,
                 seat: None,
-            },
+            }],
             status: o.status,
             expires_at: o.expires_at,
             version: o.version,
+            // Ids embed their creation time in milliseconds.
+            created_at: Timestamp((o.id.0 >> 20) as i64),
+            cancel_reason: None,
+            payment: None,
         }
     }
 }

@@ -46,7 +46,7 @@ impl Orders {
 
     /// The buyer cancels; cancelling a cancelled order changes nothing.
     pub async fn cancel(&self, id: OrderId, by: UserId) -> Result<(), CommandError> {
-        let ticket = self.get(id, by)?.ticket.id;
+        let ticket = self.get(id, by)?.ticket().id;
         match self.router.send(ticket, Cancel { order_id: id, by }).await {
             // The ticket is gone, and with it every hold on it.
             Err(CommandError::NotFound) => Ok(()),
@@ -61,7 +61,7 @@ impl Orders {
         by: UserId,
         token: String,
     ) -> Result<Payment, CommandError> {
-        let ticket = self.get(id, by)?.ticket.id;
+        let ticket = self.get(id, by)?.ticket().id;
         let pay = Pay {
             order_id: id,
             by,
