@@ -10,7 +10,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
 use crate::actors::{
-    AccountIndex, Accounts, Core, Live, Orders, ReadModel, Sessions, TicketRouter, Tickets,
+    AccountIndex, Accounts, Core, Events, Live, Orders, ReadModel, Sessions, TicketRouter, Tickets,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -192,6 +192,7 @@ impl App {
         let state = Arc::new(State {
             tickets: Tickets::new(core.clone(), router.clone()),
             orders: Orders::new(core.clone(), router),
+            events: Events::new(core.clone()),
             accounts: Accounts::new(account_index, sessions.clone()),
             live: Live::new(core.clone()),
             tokens: Tokens::new(

@@ -11,7 +11,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::domain::{Order, OrderStatus, OrderTicket, Payment, SeatPosition, Ticket, TicketStatus};
+use crate::domain::{
+    Event, Layout, Order, OrderStatus, OrderTicket, Payment, SeatPosition, Ticket, TicketStatus,
+};
 
 /// The wire form of every id: 16 lowercase hex digits, time-ordered and
 /// opaque. The views hold ids as `String`s; this type only gives the
@@ -308,5 +310,120 @@ pub fn payment(p: &Payment) -> PaymentView {
     PaymentView {
         id: p.id.to_string(),
         order_id: p.order_id.to_string(),
+    }
+}
+
+/// A row of a seated section: `{label, seats}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Row)]
+pub struct RowView {
+    /// The row's label.
+    pub label: String,
+    /// Its seats, numbered 1 to `seats`.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub seats: u32,
+}
+
+/// A section of an event's map: `{name, price, rows, capacity, available}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Section)]
+pub struct SectionView {
+    /// Its name.
+    pub name: String,
+    /// Each seat's price, major currency units.
+    #[schema(value_type = f64, example = 45)]
+    pub price: Value,
+    /// A seated section's rows; null in a standing section.
+    #[schema(required = true)]
+    pub rows: Option<Vec<RowView>>,
+    /// A standing section's places; null in a seated section.
+    #[schema(required = true, minimum = 1, maximum = 100000)]
+    pub capacity: Option<u32>,
+    /// Its seats free now.
+    pub available: u32,
+}
+
+/// An event's seats by status: `{total, available, reserved, sold}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = SeatCounts)]
+pub struct SeatCountsView {
+    /// Every seat.
+    pub total: u32,
+    /// Free now.
+    pub available: u32,
+    /// Held by an order.
+    pub reserved: u32,
+    /// Paid for.
+    pub sold: u32,
+}
+
+/// An event: `{id, name, venue, startsAt, onSaleAt, organizerId, queue,
+/// sections, seats}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Event)]
+pub struct EventView {
+    /// Opaque id.
+    #[schema(value_type = Id)]
+    pub id: String,
+    /// Its name (every seat's title).
+    pub name: String,
+    /// Where it takes place, or null.
+    #[schema(required = true)]
+    pub venue: Option<String>,
+    /// When it starts (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    /// When its seats go on sale; null: on sale since its creation.
+    #[schema(format = DateTime, required = true)]
+    pub on_sale_at: Option<String>,
+    /// The organiser's id.
+    #[schema(value_type = Id)]
+    pub organizer_id: String,
+    /// Whether buyers are admitted through the waiting room.
+    pub queue: bool,
+    /// Its map, in the order given.
+    pub sections: Vec<SectionView>,
+    /// Its seats by status.
+    pub seats: SeatCountsView,
+}
+
+/// An event as the contract shows it, with its seats' counts now
+/// (`section_available[i]`: section `i`'s free seats).
+pub fn event(e: &Event, seats: SeatCountsView, section_available: &[u32]) -> EventView {
+    EventView {
+        id: e.id.to_string(),
+        name: e.name.as_str().to_owned(),
+        venue: e.venue.clone(),
+        starts_at: e.starts_at.to_rfc3339(),
+        on_sale_at: e.on_sale_at.map(|t| t.to_rfc3339()),
+        organizer_id: e.organizer.to_string(),
+        queue: e.queue,
+        sections: e
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SectionView {
+                name: s.name.clone(),
+                price: s.price.to_json(),
+                rows: match &s.layout {
+                    Layout::Rows(rows) => Some(
+                        rows.iter()
+                            .map(|r| RowView {
+                                label: r.label.clone(),
+                                seats: r.seats,
+                            })
+                            .collect(),
+                    ),
+                    Layout::Standing(_) => None,
+                },
+                capacity: match s.layout {
+                    Layout::Standing(c) => Some(c),
+                    Layout::Rows(_) => None,
+                },
+                available: section_available.get(i).copied().unwrap_or(0),
+            })
+            .collect(),
+        seats,
     }
 }

@@ -18,7 +18,7 @@ use futures_util::future::{BoxFuture, FutureExt, Shared};
 use serde::{Serialize, Serializer};
 use tokio::sync::broadcast;
 
-use crate::domain::{Ticket, TicketId};
+use crate::domain::{EventId, Ticket, TicketId};
 
 /// How many changes a subscriber may fall behind before it is resynchronised.
 pub const LIVE_BACKLOG: usize = 4096;
@@ -27,8 +27,10 @@ pub const LIVE_BACKLOG: usize = 4096;
 /// subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// Every ticket (`GET /api/tickets/live`).
+    /// Every ticket sold on its own (`GET /api/tickets/live`).
     Tickets,
+    /// One event's seat map (`GET /api/events/:id/live`).
+    Event(EventId),
 }
 
 impl Topic {
@@ -37,6 +39,7 @@ impl Topic {
     pub fn kind(self) -> &'static str {
         match self {
             Topic::Tickets => "tickets",
+            Topic::Event(_) => "event",
         }
     }
 }

@@ -30,7 +30,9 @@ use crate::payments::{PaymentError, PaymentGateway};
 use crate::storage::{Storage, StorageError};
 
 pub use accounts::{AccountIndex, Sessions};
-pub use handles::{Accounts, AsSeller, Live, Orders, Tickets};
+pub use handles::{
+    Accounts, AsSeller, Events, Live, Orders, PlaceOrder, SeatChoice, SeatQuery, Tickets,
+};
 pub use live::LiveHub;
 pub use read_model::{ReadModel, TicketFilter};
 pub(crate) use router::{mark_worker_thread, TicketRouter};

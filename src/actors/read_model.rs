@@ -139,6 +139,7 @@ impl ReadModel {
                     let tickets: Vec<Ticket> = ix.tickets.values().cloned().collect();
                     Box::new(move || LiveHub::tickets_snapshot(&tickets))
                 }
+                Topic::Event(_) => todo!("core"),
             }
         })
     }

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod event;
+pub mod event_plan;
 pub mod ids;
 pub mod invisible;
 pub mod order;
@@ -16,6 +17,7 @@ pub mod values;
 
 pub use error::DomainError;
 pub use event::{Event, Layout, Row, SeatMap, SeatState, Section};
+pub use event_plan::NewEvent;
 pub use ids::{EventId, IdGenerator, OrderId, PaymentId, SessionId, TicketId, UserId};
 pub use order::{CancelReason, Order, OrderStatus, OrderTicket, Payment, PaymentRef};
 pub use position::SeatPosition;

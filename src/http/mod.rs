@@ -33,7 +33,7 @@ use std::sync::Arc;
 use warp::http::{Method, StatusCode};
 use warp::Filter;
 
-use crate::actors::{Accounts, Core, Live, Orders, Tickets};
+use crate::actors::{Accounts, Core, Events, Live, Orders, Tickets};
 use crate::domain::Email;
 use auth::Tokens;
 use error::ApiError;
@@ -60,6 +60,8 @@ pub struct State {
     pub tickets: Tickets,
     /// Orders: reserve, read, cancel, pay.
     pub orders: Orders,
+    /// Events: create, read, list, seats, delete.
+    pub events: Events,
     /// Accounts and sessions.
     pub accounts: Accounts,
     /// Live subscriptions.

@@ -21,9 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::domain::{
-    Event, EventId, Order, Payment, SessionId, Ticket, TicketId, Timestamp, User,
-};
+use crate::domain::{Event, EventId, Order, Payment, SessionId, Ticket, TicketId, Timestamp, User};
 
 pub use records::SCHEMA_VERSION;
 pub use sled_store::SledStore;

@@ -23,6 +23,12 @@ impl Live {
         self.core.read_model.subscribe(topic)
     }
 
+    /// A subscription to event `id`'s seat map; `None` for no such event.
+    pub fn subscribe_event(&self, id: crate::domain::EventId) -> Option<Subscription> {
+        let _ = id;
+        todo!("core")
+    }
+
     /// Turns `true` when the server shuts down, so sessions can end.
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
         self.core.read_model.closing()

@@ -11,14 +11,17 @@
 //!   edit or delete.
 //! - [`Orders`]: reserve, read, list, cancel, pay.
 //! - [`Accounts`]: admit an account, find one by email, sign a session out.
+//! - [`Events`]: put an event on sale, read its map, list its seats, delete it.
 //! - [`Live`]: subscribe to a topic's changes.
 
 mod accounts;
+mod events;
 mod live;
 mod orders;
 mod tickets;
 
 pub use accounts::Accounts;
+pub use events::{Events, SeatQuery};
 pub use live::Live;
-pub use orders::Orders;
+pub use orders::{Orders, PlaceOrder, SeatChoice};
 pub use tickets::{AsSeller, Tickets};

@@ -7,7 +7,35 @@ use std::sync::Arc;
 
 use crate::actors::ticket::{Cancel, Pay, Reserve};
 use crate::actors::{CommandError, Core, TicketRouter};
-use crate::domain::{DomainError, Order, OrderId, Payment, TicketId, UserId};
+use crate::domain::{DomainError, EventId, Order, OrderId, Payment, TicketId, UserId};
+
+/// Which tickets a new order asks for (`POST /api/orders`'s three bodies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatChoice {
+    /// One ticket (a ticket sold on its own, or one seat).
+    Ticket(TicketId),
+    /// 1 to 10 distinct seats of one event, all or none.
+    Seats(Vec<TicketId>),
+    /// The best `quantity` free seats of `event` (of `section` if given).
+    Best {
+        /// The event.
+        event: EventId,
+        /// How many seats, 1 to 10.
+        quantity: usize,
+        /// Only this section's seats.
+        section: Option<String>,
+    },
+}
+
+/// A new order: what it asks for, and the waiting room's admission pass
+/// (`queuePass`) for a queued event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceOrder {
+    /// The tickets asked for.
+    pub choice: SeatChoice,
+    /// The admission pass, if one was sent.
+    pub queue_pass: Option<String>,
+}
 
 /// Orders: reserve, read, list, cancel, pay.
 #[derive(Clone)]
@@ -26,6 +54,23 @@ impl Orders {
     pub async fn reserve(&self, ticket: TicketId, buyer: UserId) -> Result<Order, CommandError> {
         let order_id = OrderId(self.core.ids.next());
         self.router.send(ticket, Reserve { order_id, buyer }).await
+    }
+
+    /// `buyer` places an order for `request`: one ticket as [`Orders::reserve`]
+    /// does, or seats of an event, all held in one durable write or none.
+    pub async fn place(&self, buyer: UserId, request: PlaceOrder) -> Result<Order, CommandError> {
+        match request.choice {
+            SeatChoice::Ticket(id)
+                if self
+                    .core
+                    .read_model
+                    .ticket(id)
+                    .is_some_and(|t| t.event_id.is_none()) =>
+            {
+                self.reserve(id, buyer).await
+            }
+            _ => todo!("core"),
+        }
     }
 
     /// The order `id` as last committed, if `by` bought it.
