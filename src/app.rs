@@ -10,7 +10,8 @@ use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
 use crate::actors::{
-    AccountIndex, Accounts, Core, Events, Live, Orders, ReadModel, Sessions, TicketRouter, Tickets,
+    AccountIndex, Accounts, Core, Events, Live, Orders, ReadModel, SeatOrders, Sessions,
+    TicketRouter, Tickets,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -125,7 +126,7 @@ impl App {
         let ids = Arc::new(IdGenerator::starting_after(snapshot.max_id));
         let core = Arc::new(Core::new(
             storage.clone(),
-            ReadModel::new(snapshot.tickets, snapshot.orders),
+            ReadModel::new(snapshot.events, snapshot.tickets, snapshot.orders),
             ids.clone(),
             Box::new(TestGateway),
             settings.reservation_window(),
@@ -177,6 +178,8 @@ impl App {
         let restored = router
             .restore_holds()
             .map_err(|e| StartError::Other(format!("restoring holds: {e}")))?;
+        let seat_orders = SeatOrders::new(core.clone(), router.clone());
+        let restored = restored + seat_orders.restore_holds();
         let sessions = Arc::new(Sessions::new(
             storage.clone(),
             clock.clone(),
@@ -191,8 +194,8 @@ impl App {
         };
         let state = Arc::new(State {
             tickets: Tickets::new(core.clone(), router.clone()),
-            orders: Orders::new(core.clone(), router),
-            events: Events::new(core.clone()),
+            orders: Orders::new(core.clone(), router, seat_orders.clone()),
+            events: Events::new(core.clone(), seat_orders),
             accounts: Accounts::new(account_index, sessions.clone()),
             live: Live::new(core.clone()),
             tokens: Tokens::new(

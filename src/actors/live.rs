@@ -59,6 +59,36 @@ enum Event<'a> {
     },
 }
 
+/// A message of an event's feed, tagged by `type`.
+#[derive(Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    bound(serialize = "I: Iterator<Item = Ticket> + Clone")
+)]
+enum SeatEvent<'a, I: Iterator<Item = Ticket> + Clone> {
+    Snapshot {
+        event: &'a crate::views::EventView,
+        seats: TicketIter<I>,
+    },
+    Seats {
+        seats: TicketList<'a>,
+    },
+}
+
+/// Tickets made one at a time as they are serialised (a 100,000-seat
+/// snapshot never holds 100,000 tickets at once).
+struct TicketIter<I>(I);
+
+impl<I: Iterator<Item = Ticket> + Clone> Serialize for TicketIter<I> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.clone().map(|t| crate::views::ticket(&t)))
+    }
+}
+
+/// The type of [`SeatEvent`]s that carry no iterator.
+type NoSeats = std::iter::Empty<Ticket>;
+
 /// Tickets serialised one view at a time, without a list of views.
 struct TicketList<'a>(&'a [Ticket]);
 
@@ -150,6 +180,46 @@ impl LiveHub {
         // Shared by many and kept while the state lasts: no spare capacity.
         json.shrink_to_fit();
         Bytes::from(json)
+    }
+
+    /// `{"type":"seats","seats":[...]}`: every seat one change of an event
+    /// touched, in one message.
+    pub fn seats_event(seats: &[Ticket]) -> Bytes {
+        Bytes::from(
+            serde_json::to_vec(&SeatEvent::Seats::<NoSeats> {
+                seats: TicketList(seats),
+            })
+            .expect("a live event always serialises"),
+        )
+    }
+
+    /// `{"type":"snapshot","event":...,"seats":[...]}`: the snapshot of an
+    /// event's feed, its seats in map order.
+    pub fn event_snapshot(
+        event: &crate::views::EventView,
+        seats: impl Iterator<Item = Ticket> + Clone,
+    ) -> Bytes {
+        let mut json = serde_json::to_vec(&SeatEvent::Snapshot {
+            event,
+            seats: TicketIter(seats),
+        })
+        .expect("a live snapshot always serialises");
+        json.shrink_to_fit();
+        Bytes::from(json)
+    }
+
+    /// `{"type":"deleted"}`: an event's feed's last message.
+    pub fn event_deleted() -> Bytes {
+        Bytes::from_static(br#"{"type":"deleted"}"#)
+    }
+
+    /// Ends `topic`'s feed: `last` goes to its subscribers after every
+    /// change before it, then their receivers report the feed closed. Call
+    /// it under the write lock of the topic's state.
+    pub fn end(&self, topic: Topic, last: Bytes) {
+        if let Some(feed) = self.feeds.lock().expect("live hub lock").remove(&topic) {
+            let _ = feed.tx.send(last);
+        }
     }
 
     /// Whether anyone watches `topic`, so its changes are worth encoding.

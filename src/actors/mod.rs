@@ -7,6 +7,9 @@
 //!   stays behind it.
 //! - `ticket::TicketActor`, one per ticket, owns the ticket, the order that
 //!   holds or bought it, and the hold's timer: the consistency boundary.
+//! - `seat_orders::SeatOrders` coordinates orders of several seats (held
+//!   all or none in one write), their cancel, expiry and payment, and the
+//!   creation and deletion of events.
 //! - `router::TicketRouter` starts, restores and restarts ticket actors,
 //!   spread over one arbiter per core, and routes commands to them.
 //! - [`accounts::AccountIndex`] is the actor owning the email index (unique
@@ -16,9 +19,11 @@
 
 pub mod accounts;
 pub mod handles;
+mod keyed_locks;
 pub mod live;
 pub mod read_model;
 mod router;
+mod seat_orders;
 mod ticket;
 
 use std::sync::Arc;
@@ -36,6 +41,7 @@ pub use handles::{
 pub use live::LiveHub;
 pub use read_model::{ReadModel, TicketFilter};
 pub(crate) use router::{mark_worker_thread, TicketRouter};
+pub(crate) use seat_orders::SeatOrders;
 
 /// What every actor and handle shares: storage, the read side, ids, the
 /// gateway, the clock. Its parts are private to the core; the edge reaches

@@ -137,6 +137,28 @@ impl TicketRouter {
         Err(CommandError::NotFound)
     }
 
+    /// Sends `msg` to the actor of ticket `id` only if one is running (one
+    /// that is not will start from the read model, already up to date).
+    pub fn tell_running<M>(&self, id: TicketId, msg: M)
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        TicketActor: Handler<M>,
+        <TicketActor as Actor>::Context: ToEnvelope<TicketActor, M>,
+    {
+        let actors = self.registry.actors.lock().expect("registry lock");
+        if let Some(addr) = actors.get(&id) {
+            addr.do_send(msg);
+        }
+    }
+
+    /// Runs `task` on one of the arbiters (round-robin): work that outlives
+    /// the request that started it, such as a hold's expiry.
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+        self.arbiters[n].spawn(task);
+    }
+
     /// Running ticket actors.
     pub fn running(&self) -> usize {
         self.registry.len()

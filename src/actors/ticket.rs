@@ -35,6 +35,9 @@ pub struct TicketActor {
     /// but a timer that was already due may still run once before actix
     /// notices the wait: it must not act on the state being replaced.
     committing: bool,
+    /// The order a seat is being placed in (held tentatively: invisible
+    /// to readers, and every other hold of the seat is refused meanwhile).
+    pending: Option<OrderId>,
     /// When the last command arrived (for the idle stop: not domain time,
     /// so a monotonic `Instant`, not the core's clock).
     last_active: Instant,
@@ -49,6 +52,7 @@ impl TicketActor {
             registry,
             timer: None,
             committing: false,
+            pending: None,
             last_active: Instant::now(),
         }
     }
@@ -59,6 +63,7 @@ impl TicketActor {
     fn watch_idle(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(IDLE_STOP, |act, ctx| {
             if !act.committing
+                && act.pending.is_none()
                 && act.last_active.elapsed() >= IDLE_STOP
                 && act.state.hold_deadline().is_none()
             {
@@ -72,6 +77,11 @@ impl TicketActor {
     fn arm(&mut self, ctx: &mut Context<Self>) {
         if let Some(handle) = self.timer.take() {
             ctx.cancel_future(handle);
+        }
+        if self.state.ticket.event_id.is_some() {
+            // A seat's hold is its order's: one timer per order releases
+            // every seat at once (`actors::seat_orders`).
+            return;
         }
         if let Some((order_id, deadline)) = self.state.hold_deadline() {
             let due = self.core.clock.sleep_until(deadline);
@@ -157,6 +167,17 @@ impl TicketActor {
         }))
     }
 
+    /// Refuses the one-ticket commands for a seat: its orders move all
+    /// their seats together (`actors::seat_orders`), and it is changed
+    /// only through its event.
+    fn seat_guard(&self) -> Result<(), CommandError> {
+        if self.state.ticket.event_id.is_some() {
+            Err(crate::domain::DomainError::SeatOfEvent.into())
+        } else {
+            Ok(())
+        }
+    }
+
     fn fail<T: 'static>(
         e: impl Into<CommandError>,
     ) -> AtomicResponse<Self, Result<T, CommandError>> {
@@ -193,6 +214,9 @@ impl Handler<Reserve> for TicketActor {
     type Result = AtomicResponse<Self, Result<Order, CommandError>>;
 
     fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.seat_guard() {
+            return Self::fail(e);
+        }
         self.last_active = Instant::now();
         let mut state = self.state.clone();
         let window = self.core.reservation_window;
@@ -224,6 +248,9 @@ impl Handler<Cancel> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
     fn handle(&mut self, msg: Cancel, _: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.seat_guard() {
+            return Self::fail(e);
+        }
         self.last_active = Instant::now();
         let mut state = self.state.clone();
         match state.cancel(msg.order_id, msg.by) {
@@ -251,6 +278,9 @@ impl Handler<Pay> for TicketActor {
     type Result = AtomicResponse<Self, Result<Payment, CommandError>>;
 
     fn handle(&mut self, msg: Pay, _: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.seat_guard() {
+            return Self::fail(e);
+        }
         self.last_active = Instant::now();
         let mut state = self.state.clone();
         let (changes, payable) = state.begin_payment(msg.order_id, msg.by, self.core.clock.now());
@@ -320,6 +350,9 @@ impl Handler<Edit> for TicketActor {
     type Result = AtomicResponse<Self, Result<Ticket, CommandError>>;
 
     fn handle(&mut self, msg: Edit, _: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.seat_guard() {
+            return Self::fail(e);
+        }
         self.last_active = Instant::now();
         let mut state = self.state.clone();
         match state.edit(
@@ -353,6 +386,9 @@ impl Handler<Delete> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), CommandError>>;
 
     fn handle(&mut self, msg: Delete, _: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.seat_guard() {
+            return Self::fail(e);
+        }
         let mut state = self.state.clone();
         match state.prepare_delete(msg.by, self.core.clock.now()) {
             Err(e) => Self::fail(e),
@@ -361,5 +397,58 @@ impl Handler<Delete> for TicketActor {
                 AtomicResponse::new(self.commit(state, changes, delete))
             }
         }
+    }
+}
+
+/// Hold the seat tentatively for the order `order_id` being placed: the
+/// seat's state as last committed, or `Ticket is already reserved` when it
+/// is held, sold, or being placed in another order. Never waits.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<TicketState, CommandError>")]
+pub struct Hold {
+    /// The order being placed.
+    pub order_id: OrderId,
+}
+
+/// Hold: take the seat for an order being placed, or refuse at once.
+impl Handler<Hold> for TicketActor {
+    type Result = Result<TicketState, CommandError>;
+
+    fn handle(&mut self, msg: Hold, _: &mut Self::Context) -> Self::Result {
+        self.last_active = Instant::now();
+        if self.pending.is_some() || self.state.order.is_some() || self.committing {
+            return Err(crate::domain::DomainError::AlreadyReserved.into());
+        }
+        self.pending = Some(msg.order_id);
+        Ok(self.state.clone())
+    }
+}
+
+/// The order `order_id` was placed (its write durable): the seat takes
+/// `state`; or it was not (`state` is `None`): the seat is free again.
+/// Also how a seat learns of its order's cancel, expiry or payment.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), CommandError>")]
+pub struct Settle {
+    /// The order that held the seat tentatively, if any.
+    pub order_id: Option<OrderId>,
+    /// The seat's new committed state, if it changed.
+    pub state: Option<TicketState>,
+}
+
+/// Settle: end a tentative hold, adopting the committed state if any.
+impl Handler<Settle> for TicketActor {
+    type Result = Result<(), CommandError>;
+
+    fn handle(&mut self, msg: Settle, _: &mut Self::Context) -> Self::Result {
+        if msg.order_id.is_some() && self.pending == msg.order_id {
+            self.pending = None;
+        }
+        if let Some(state) = msg.state {
+            if state.ticket.version >= self.state.ticket.version {
+                self.state = state;
+            }
+        }
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::actors::{CommandError, Core};
+use crate::actors::{CommandError, Core, SeatOrders};
 use crate::domain::{Event, EventId, NewEvent, Ticket, TicketId, UserId};
 use crate::views::EventView;
 
@@ -28,45 +28,41 @@ pub struct SeatQuery {
 #[derive(Clone)]
 pub struct Events {
     core: Arc<Core>,
+    seats: Arc<SeatOrders>,
 }
 
 impl Events {
     /// The handle over `core`.
-    pub(crate) fn new(core: Arc<Core>) -> Self {
-        Events { core }
+    pub(crate) fn new(core: Arc<Core>, seats: Arc<SeatOrders>) -> Self {
+        Events { core, seats }
     }
 
     /// `organizer` puts `plan` on sale: the event and every seat (available,
     /// version 0) in one durable write.
     pub async fn create(&self, organizer: UserId, plan: NewEvent) -> Result<Event, CommandError> {
-        let _ = (&self.core, organizer, plan);
-        todo!("core")
+        self.seats.create_event(organizer, plan).await
     }
 
     /// The event's JSON (`EventView`) as of its last change, encoded once
     /// per change and shared by every request.
     pub fn get(&self, id: EventId) -> Option<Bytes> {
-        let _ = id;
-        todo!("core")
+        self.core.read_model.event_json(id)
     }
 
     /// Up to `limit` events after `after`, soonest `startsAt` first.
     pub fn list(&self, after: Option<EventId>, limit: usize) -> Vec<EventView> {
-        let _ = (after, limit);
-        todo!("core")
+        self.core.read_model.events(after, limit)
     }
 
     /// The event's seats in map order, as `query` filters them; `NotFound`
     /// for no such event.
     pub fn seats(&self, id: EventId, query: &SeatQuery) -> Result<Vec<Ticket>, CommandError> {
-        let _ = (id, query);
-        todo!("core")
+        self.core.read_model.seats(id, query)
     }
 
     /// `by` deletes the event and its seats: 404, 401 for anyone but its
     /// organiser, 400 while any seat is held or sold.
     pub async fn delete(&self, id: EventId, by: UserId) -> Result<(), CommandError> {
-        let _ = (id, by);
-        todo!("core")
+        self.seats.delete_event(id, by).await
     }
 }

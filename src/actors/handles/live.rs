@@ -25,8 +25,7 @@ impl Live {
 
     /// A subscription to event `id`'s seat map; `None` for no such event.
     pub fn subscribe_event(&self, id: crate::domain::EventId) -> Option<Subscription> {
-        let _ = id;
-        todo!("core")
+        self.core.read_model.subscribe_event(id)
     }
 
     /// Turns `true` when the server shuts down, so sessions can end.

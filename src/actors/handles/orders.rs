@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::actors::ticket::{Cancel, Pay, Reserve};
-use crate::actors::{CommandError, Core, TicketRouter};
+use crate::actors::{CommandError, Core, SeatOrders, TicketRouter};
 use crate::domain::{DomainError, EventId, Order, OrderId, Payment, TicketId, UserId};
 
 /// Which tickets a new order asks for (`POST /api/orders`'s three bodies).
@@ -42,12 +42,17 @@ pub struct PlaceOrder {
 pub struct Orders {
     core: Arc<Core>,
     router: Arc<TicketRouter>,
+    seats: Arc<SeatOrders>,
 }
 
 impl Orders {
     /// The handle over `core`, commands routed by `router`.
-    pub(crate) fn new(core: Arc<Core>, router: Arc<TicketRouter>) -> Self {
-        Orders { core, router }
+    pub(crate) fn new(core: Arc<Core>, router: Arc<TicketRouter>, seats: Arc<SeatOrders>) -> Self {
+        Orders {
+            core,
+            router,
+            seats,
+        }
     }
 
     /// `buyer` reserves ticket `ticket`: a new order in `created`.
@@ -69,7 +74,7 @@ impl Orders {
             {
                 self.reserve(id, buyer).await
             }
-            _ => todo!("core"),
+            choice => self.seats.place(buyer, choice).await,
         }
     }
 
@@ -91,7 +96,11 @@ impl Orders {
 
     /// The buyer cancels; cancelling a cancelled order changes nothing.
     pub async fn cancel(&self, id: OrderId, by: UserId) -> Result<(), CommandError> {
-        let ticket = self.get(id, by)?.ticket().id;
+        let order = self.get(id, by)?;
+        if order.event_id().is_some() {
+            return self.seats.cancel(id, by).await;
+        }
+        let ticket = order.ticket().id;
         match self.router.send(ticket, Cancel { order_id: id, by }).await {
             // The ticket is gone, and with it every hold on it.
             Err(CommandError::NotFound) => Ok(()),
@@ -106,7 +115,11 @@ impl Orders {
         by: UserId,
         token: String,
     ) -> Result<Payment, CommandError> {
-        let ticket = self.get(id, by)?.ticket().id;
+        let order = self.get(id, by)?;
+        if order.event_id().is_some() {
+            return self.seats.pay(id, by, token).await;
+        }
+        let ticket = order.ticket().id;
         let pay = Pay {
             order_id: id,
             by,

@@ -3,11 +3,17 @@
 //! actors. Ticket actors update it after each durable commit, so a reader
 //! sees only durable changes, and every acknowledged one.
 
+mod events;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
 
 use super::live::{Encoder, LiveHub, Subscription, Topic};
-use crate::domain::{Order, OrderId, Ticket, TicketId, TicketState, TicketStatus, UserId};
+use crate::domain::{
+    Event, EventId, Order, OrderId, SeatMap, Ticket, TicketId, TicketState, TicketStatus,
+    Timestamp, UserId,
+};
+use events::EventEntry;
 
 /// Which tickets a list wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +44,14 @@ struct Index {
     orders: BTreeMap<OrderId, Order>,
     orders_by_buyer: HashMap<UserId, BTreeSet<OrderId>>,
     available: BTreeSet<TicketId>,
+    /// Events (their seats are not in `tickets`: those are the tickets
+    /// sold on their own).
+    events: HashMap<EventId, EventEntry>,
+    /// Events by start, for the list.
+    by_start: BTreeSet<(Timestamp, EventId)>,
+    /// Each event's first seat id: the event of a seat is the entry at or
+    /// before its id.
+    seat_ranges: BTreeMap<TicketId, EventId>,
 }
 
 /// Committed state for readers; cheap concurrent reads. Each change is
@@ -61,13 +75,21 @@ impl Default for ReadModel {
 }
 
 impl ReadModel {
-    /// A read model holding `tickets` and `orders` (from storage at start-up).
-    pub fn new(tickets: Vec<Ticket>, orders: Vec<Order>) -> Self {
+    /// A read model holding `events`, `tickets` (seats of those events
+    /// among them) and `orders` (from storage at start-up).
+    pub fn new(events: Vec<Event>, tickets: Vec<Ticket>, orders: Vec<Order>) -> Self {
         let model = ReadModel::default();
         {
             let mut ix = model.index.write().expect("read model lock");
+            for e in events {
+                ix.add_event(SeatMap::new(e));
+            }
             for t in tickets {
-                ix.put_ticket(t);
+                if t.event_id.is_some() {
+                    ix.load_seat(&t);
+                } else {
+                    ix.put_ticket(t);
+                }
             }
             for o in orders {
                 ix.put_order(o);
@@ -139,8 +161,18 @@ impl ReadModel {
                     let tickets: Vec<Ticket> = ix.tickets.values().cloned().collect();
                     Box::new(move || LiveHub::tickets_snapshot(&tickets))
                 }
-                Topic::Event(_) => todo!("core"),
+                Topic::Event(id) => ReadModel::event_encoder(&ix, id),
             }
+        })
+    }
+
+    /// A live subscription to event `id`'s seat map; `None` for no such
+    /// event.
+    pub fn subscribe_event(&self, id: EventId) -> Option<Subscription> {
+        let ix = self.index.read().expect("read model lock");
+        ix.events.contains_key(&id).then(|| {
+            self.live
+                .subscribe(Topic::Event(id), || ReadModel::event_encoder(&ix, id))
         })
     }
 
@@ -159,14 +191,10 @@ impl ReadModel {
         self.live.subscribers()
     }
 
-    /// One ticket.
+    /// One ticket: one sold on its own, or a seat of an event.
     pub fn ticket(&self, id: TicketId) -> Option<Ticket> {
-        self.index
-            .read()
-            .expect("read model lock")
-            .tickets
-            .get(&id)
-            .cloned()
+        let ix = self.index.read().expect("read model lock");
+        ix.tickets.get(&id).cloned().or_else(|| ix.seat_ticket(id))
     }
 
     /// Up to `limit` tickets after `after`, oldest first.
@@ -195,7 +223,8 @@ impl ReadModel {
         }
     }
 
-    /// Every ticket, oldest first (for live snapshots).
+    /// Every ticket sold on its own, oldest first (for live snapshots and
+    /// restoring holds).
     pub fn all_tickets(&self) -> Vec<Ticket> {
         self.tickets(TicketFilter::Any, None, usize::MAX)
     }
@@ -204,7 +233,11 @@ impl ReadModel {
     /// the state a ticket actor starts from.
     pub fn ticket_state(&self, id: TicketId) -> Option<TicketState> {
         let ix = self.index.read().expect("read model lock");
-        let ticket = ix.tickets.get(&id)?.clone();
+        let ticket = ix
+            .tickets
+            .get(&id)
+            .cloned()
+            .or_else(|| ix.seat_ticket(id))?;
         let order = ticket.order_id.and_then(|oid| ix.orders.get(&oid).cloned());
         Some(TicketState { ticket, order })
     }
@@ -240,6 +273,12 @@ impl ReadModel {
         let mut tickets = [0usize; 3];
         for t in ix.tickets.values() {
             tickets[t.status as usize] += 1;
+        }
+        for e in ix.events.values() {
+            let c = e.counts();
+            tickets[TicketStatus::Available as usize] += c.available as usize;
+            tickets[TicketStatus::Reserved as usize] += c.reserved as usize;
+            tickets[TicketStatus::Sold as usize] += c.sold as usize;
         }
         let mut orders = [0usize; 4];
         for o in ix.orders.values() {
