@@ -113,7 +113,7 @@ fn read_model_list(c: &mut Criterion) {
             t
         })
         .collect();
-    let model = Arc::new(ReadModel::new(tickets, Vec::new()));
+    let model = Arc::new(ReadModel::new(Vec::new(), tickets, Vec::new()));
     let mut group = c.benchmark_group("read_model");
     group.bench_function("list_available_100", |b| {
         b.iter(|| model.tickets(TicketFilter::Available, None, 100))
