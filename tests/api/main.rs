@@ -20,6 +20,7 @@ mod orders;
 mod payments;
 mod persistence;
 mod rate_limits;
+mod seats;
 mod tickets;
 mod tokens;
 mod users;
