@@ -715,7 +715,7 @@ pub struct Env {
     pub api: Api,
     pub browsers: Vec<Browser>,
     server: Option<Server>,
-    _driver: Chromedriver,
+    driver: Chromedriver,
     _dir: TempDir,
 }
 
@@ -767,11 +767,11 @@ impl Env {
             api: Api::new(&base),
             browsers: Vec::new(),
             server: Some(server),
-            _driver: driver,
+            driver,
             _dir: dir,
         };
         for &name in who {
-            match Browser::open(&env._driver, test, name, &base).await {
+            match Browser::open(&env.driver, test, name, &base).await {
                 Ok(b) => env.browsers.push(b),
                 Err(e) => {
                     env.close().await;
