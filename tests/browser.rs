@@ -1,5 +1,7 @@
 //! Real-browser tests: headless Chromium, driven over WebDriver (chromedriver
-//! and fantoccini), against the server running in-process on port 0.
+//! and fantoccini), against the server running in-process on port 0 (or, to
+//! stop and restart it under a running browser, the binary as a child
+//! process). The order page's tests are in `browser/orders.rs`.
 //!
 //! They need Debian's `chromium` and `chromium-driver` (`.ci/run` installs
 //! them) and fail with a clear message when those are missing. Each test
@@ -10,8 +12,14 @@
 //! `readme_screenshot_of_the_ticket_list` also writes `docs/ui.png` when that
 //! file is missing or `UPDATE_UI_SCREENSHOT=1` is set.
 
+#[path = "support/child.rs"]
+mod child;
+#[path = "api/client.rs"]
+mod client;
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "browser/orders.rs"]
+mod orders;
 
 use std::path::Path;
 use std::time::Duration;
@@ -391,7 +399,7 @@ async fn hold_expires(env: &Env) -> TestResult {
     );
     buyer.wait_attr(&status, "data-status", "cancelled").await?;
     let badge = buyer.wait_visible(&status).await?;
-    ensure!(badge == "Cancelled", "order badge {badge:?}");
+    ensure!(badge == "Expired", "order badge {badge:?}");
     buyer.shot("02-expired").await?;
     let seen = buyer
         .js("return [window.__countdowns, window.__statuses];", vec![])

@@ -60,6 +60,8 @@ class App {
     this.currentNav = null;
     this.currentRoute = '/';
     this.ordersRequest = null;
+    /** The page showing now failed to load: load it again once the feed is back. */
+    this.pageFailed = false;
   }
 
   // ------------------------------------------------------------ start
@@ -246,6 +248,8 @@ class App {
         .catch(() => {});
     }
     if (state === 'live') this.wasLiveBefore = true;
+    // Back in touch with the server: a page that could not load tries again.
+    if (state === 'live' && this.pageFailed) this.render();
   }
 
   // ------------------------------------------------------------ router
@@ -297,6 +301,7 @@ class App {
     view.setAttribute('aria-busy', 'true');
     if (!this.firstRender) window.scrollTo(0, 0);
 
+    this.pageFailed = false;
     const ctx = { view, app: this, params, query, signal };
     try {
       await (route ? route.view : views.notFound)(ctx);
@@ -327,7 +332,10 @@ class App {
   }
 
   renderError(view, err) {
+    this.pageFailed = true;
     this.setTitle('Something went wrong');
+    // Unreachable: the live feed is down too, and its return reloads the page.
+    const unreachable = err instanceof ApiError && err.status === 0;
     const retry = h('button', { type: 'button', class: 'btn btn-secondary', testid: 'retry' }, 'Try again');
     retry.addEventListener('click', () => this.render());
     replace(
@@ -337,6 +345,7 @@ class App {
         { class: 'card narrow', testid: 'page-error' },
         h('h1', { tabindex: '-1' }, 'Something went wrong'),
         h('p', { role: 'alert' }, err instanceof ApiError ? err.message : `Unexpected error: ${err?.message || err}`),
+        unreachable ? h('p', { class: 'muted', testid: 'page-error-auto' }, 'This page loads by itself as soon as the server is back.') : null,
         h('div', { class: 'actions' }, retry, h('a', { class: 'btn btn-ghost', href: '#/' }, 'Back to tickets')),
       ),
     );

@@ -173,12 +173,36 @@ export const ORDER_STATUS_LABEL = {
   cancelled: 'Cancelled',
 };
 
-/** A status badge for an order; data-status holds the raw API status. */
-export function orderBadge(status) {
+/** What a cancelled order reads, by its `cancelReason`. */
+export const CANCEL_REASON_LABEL = {
+  cancelled: 'Cancelled',
+  expired: 'Expired',
+};
+
+/** An order's status in words: a cancelled one says whether it lapsed. */
+export function orderStatusLabel(status, cancelReason = null) {
+  if (status === 'cancelled' && Object.hasOwn(CANCEL_REASON_LABEL, cancelReason ?? '')) {
+    return CANCEL_REASON_LABEL[cancelReason];
+  }
+  return ORDER_STATUS_LABEL[status] ?? String(status);
+}
+
+/**
+ * A status badge for an order; data-status holds the raw API status and
+ * data-reason its `cancelReason` (when cancelled).
+ */
+export function orderBadge(status, cancelReason = null) {
   const cls = { created: 'reserved', 'awaiting:payment': 'reserved', complete: 'available', cancelled: 'sold' }[status] || 'unknown';
-  return h(
-    'span',
-    { class: `badge badge-${cls}`, testid: 'order-status', dataset: { status } },
-    ORDER_STATUS_LABEL[status] ?? String(status),
-  );
+  const dataset = cancelReason ? { status, reason: cancelReason } : { status };
+  return h('span', { class: `badge badge-${cls}`, testid: 'order-status', dataset }, orderStatusLabel(status, cancelReason));
+}
+
+/** Where a seat is, in words ("Stalls, row C, seat 12"); null off an event. */
+export function formatSeat(seat) {
+  if (!seat) return null;
+  if (seat.row == null && seat.number == null) return `${seat.section}, standing`;
+  const parts = [seat.section];
+  if (seat.row != null) parts.push(`row ${seat.row}`);
+  if (seat.number != null) parts.push(`seat ${seat.number}`);
+  return parts.join(', ');
 }

@@ -11,6 +11,8 @@ import {
   seg,
   formatPrice,
   formatTime,
+  formatDate,
+  formatSeat,
   dateElement,
   formatCountdown,
   spokenDuration,
@@ -840,8 +842,8 @@ export async function orders({ view, app, signal }) {
         h(
           'div',
           { class: 'ticket-side' },
-          h('span', { class: 'ticket-price' }, formatPrice(t.price)),
-          h('span', { class: 'badges' }, orderBadge(order.status), timing),
+          h('span', { class: 'ticket-price' }, formatPrice(order.total ?? t.price)),
+          h('span', { class: 'badges' }, orderBadge(order.status, order.cancelReason), timing),
         ),
       ),
     );
@@ -888,9 +890,9 @@ export async function orderDetail({ view, app, params: [id], signal }) {
   app.noteOrder(order);
 
   let expiredHere = false; // we watched the hold run out on this page
-  let cancelledHere = false;
   let paying = false;
   let cancelling = false;
+  let reserving = false;
   const expiresAt = () => Date.parse(order.expiresAt);
   const t = () => order.ticket || {};
 
@@ -929,6 +931,10 @@ export async function orderDetail({ view, app, params: [id], signal }) {
   tokenSelect.setAttribute('aria-describedby', 'payment-token-hint');
   const paidMsg = h('div', { class: 'notice notice-success paid', hidden: true, tabindex: '-1' }, h('p', { class: 'paid-word', testid: 'payment-success' }, 'Paid'), h('p', null, 'The ticket is yours. Enjoy the event!'));
   const cancelButton = h('button', { type: 'button', class: 'btn btn-ghost-danger', testid: 'cancel-order-button' }, 'Cancel order');
+  const receipt = h('section', { class: 'receipt', testid: 'receipt', hidden: true, 'aria-labelledby': 'receipt-heading' });
+  const reserveButton = h('button', { type: 'button', class: 'btn btn-primary', testid: 'reserve-again' }, 'Reserve again');
+  const reserveError = h('p', { class: 'notice notice-error', role: 'alert', testid: 'reserve-again-error', hidden: true, tabindex: '-1' });
+  const reserveBox = h('div', { class: 'reserve-again', hidden: true }, reserveError, h('div', { class: 'actions' }, reserveButton));
 
   const card = h(
     'article',
@@ -942,7 +948,9 @@ export async function orderDetail({ view, app, params: [id], signal }) {
     expiredMore,
     cancelledMsg,
     paidMsg,
+    receipt,
     payForm,
+    reserveBox,
     h('div', { class: 'actions order-actions' }, cancelButton),
   );
   replace(view, backLink('#/orders', 'My orders'), card);
@@ -952,11 +960,13 @@ export async function orderDetail({ view, app, params: [id], signal }) {
     const left = expiresAt() - serverNow();
     const open = orderIsOpen(order);
     const running = open && left > 0;
-    const expired = (open && left <= 0) || (s === 'cancelled' && !cancelledHere && (expiredHere || left <= 0));
+    // Ran out here and the server is about to say so, or it said so.
+    const expired = (open && left <= 0) || (s === 'cancelled' && order.cancelReason === 'expired');
+    const ended = s === 'cancelled';
 
     card.dataset.orderId = String(order.id);
     card.dataset.status = String(s);
-    replace(statusSlot, orderBadge(s));
+    replace(statusSlot, orderBadge(s, order.cancelReason));
     ticketTitle.textContent = t().title ?? 'Ticket';
     ticketTitle.href = `#/tickets/${seg(t().id)}`;
     replace(
@@ -969,10 +979,15 @@ export async function orderDetail({ view, app, params: [id], signal }) {
     holdBox.querySelector('.hold-label').textContent = running ? 'Time left to pay' : 'Hold ended';
     holdBox.querySelector('.hold-until').textContent = Number.isNaN(expiresAt()) ? '' : `Held until ${formatTime(order.expiresAt)}`;
     expiredMsg.hidden = !expired;
-    expiredMore.hidden = !expired || !(s === 'cancelled');
-    cancelledMsg.hidden = !(s === 'cancelled' && !expired);
+    expiredMore.hidden = !expired || !ended;
+    cancelledMsg.hidden = !ended || expired;
     paidMsg.hidden = s !== 'complete';
-    payForm.hidden = s === 'complete';
+    receipt.hidden = s !== 'complete';
+    if (s === 'complete') renderReceipt(receipt, order);
+    // Only a hold still running can be paid; an ended one can be held again
+    // (one seat: a several-seat order is reserved again from its event).
+    payForm.hidden = !running;
+    reserveBox.hidden = !ended || (order.tickets?.length ?? 1) > 1;
     payButton.disabled = !running;
     tokenSelect.disabled = !running;
     if (!paying) payButton.textContent = `Pay ${formatPrice(t().price)}`;
@@ -1011,15 +1026,17 @@ export async function orderDetail({ view, app, params: [id], signal }) {
   const timer = setInterval(tick, 250);
   signal.addEventListener('abort', () => clearInterval(timer));
 
+  /** Re-reads the order from the server; false when that failed. */
   async function refresh() {
     try {
       const fresh = await api.getOrder(order.id, { signal });
-      if (signal.aborted || !fresh) return;
+      if (signal.aborted || !fresh) return false;
       order = fresh;
       app.noteOrder(order);
       render();
-    } catch (err) {
-      if (isAbort(err, signal)) return;
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -1056,13 +1073,16 @@ export async function orderDetail({ view, app, params: [id], signal }) {
     setBusy(payButton, true, 'Paying…');
     try {
       await api.pay(order.id, tokenSelect.value, { signal });
-      order = { ...order, status: 'complete' };
       paying = false;
       setBusy(payButton, false);
-      render();
+      // The receipt comes from the server's order; without it, say paid.
+      if (!(await refresh())) {
+        if (signal.aborted) return;
+        order = { ...order, status: 'complete' };
+        render();
+      }
       paidMsg.focus();
       app.announce('Paid. The ticket is yours.');
-      refresh();
     } catch (err) {
       if (isAbort(err, signal)) return;
       paying = false;
@@ -1085,8 +1105,7 @@ export async function orderDetail({ view, app, params: [id], signal }) {
     setBusy(cancelButton, true, 'Cancelling…');
     try {
       await api.cancelOrder(order.id, { signal });
-      cancelledHere = true;
-      order = { ...order, status: 'cancelled' };
+      order = { ...order, status: 'cancelled', cancelReason: 'cancelled' };
       render();
       cancelledMsg.textContent = 'Order cancelled. The seat is available to others again.';
       cancelledMsg.setAttribute('tabindex', '-1');
@@ -1107,12 +1126,93 @@ export async function orderDetail({ view, app, params: [id], signal }) {
     }
   });
 
+  reserveButton.addEventListener('click', async () => {
+    if (reserving) return;
+    reserving = true;
+    reserveError.hidden = true;
+    app.clearAlerts();
+    setBusy(reserveButton, true, 'Reserving…');
+    try {
+      const fresh = await api.createOrder(t().id, { signal });
+      app.noteOrder(fresh);
+      app.navigate(`/orders/${seg(fresh.id)}`);
+    } catch (err) {
+      if (isAbort(err, signal)) return;
+      reserving = false;
+      setBusy(reserveButton, false);
+      if (err.status === 401) {
+        app.requireSignIn('Please sign in again to reserve.');
+        return;
+      }
+      reserveError.textContent = reserveRefusal(err);
+      reserveError.hidden = false;
+      reserveError.focus();
+    }
+  });
+
   render();
   if (orderIsOpen(order) && expiresAt() - serverNow() <= 0) {
     expiredHere = true;
     render();
     confirmWithServer();
   }
+}
+
+/** Why "Reserve again" did not work, in the buyer's words. */
+function reserveRefusal(err) {
+  if (err.status === 404) return 'This ticket is no longer on sale.';
+  if (err.status === 400 && /already reserved/i.test(err.message)) {
+    return 'This ticket is taken: someone else has reserved or bought it since. Look for another one in the list.';
+  }
+  return `Couldn't reserve it again. ${err.message}`;
+}
+
+/** "Not recorded" for what an order from before receipts lacks. */
+function orUnknown(value) {
+  return value == null || value === '' ? h('span', { class: 'muted' }, 'Not recorded') : value;
+}
+
+/**
+ * A paid order's receipt, all from the server's order: its number, when it
+ * was placed and paid, the payment reference, each ticket with its seat and
+ * price, and the total.
+ */
+function renderReceipt(el, order) {
+  const tickets = Array.isArray(order.tickets) && order.tickets.length ? order.tickets : [order.ticket].filter(Boolean);
+  const when = (iso) => (iso ? h('time', { datetime: iso }, formatDate(iso)) : orUnknown(null));
+  const fact = (label, testid, value) => h('div', null, h('dt', null, label), h('dd', { testid }, value));
+  replace(
+    el,
+    h('h2', { id: 'receipt-heading' }, 'Receipt'),
+    h(
+      'dl',
+      { class: 'facts receipt-facts' },
+      fact('Order number', 'receipt-order-id', String(order.id)),
+      fact('Placed', 'receipt-created', when(order.createdAt)),
+      fact('Paid', 'receipt-paid', when(order.paidAt)),
+      fact('Payment reference', 'receipt-payment-id', orUnknown(order.paymentId)),
+    ),
+    h(
+      'table',
+      { class: 'receipt-lines' },
+      h('caption', { class: 'sr-only' }, 'Tickets bought'),
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Ticket'), h('th', { scope: 'col' }, 'Seat'), h('th', { scope: 'col', class: 'num' }, 'Price'))),
+      h(
+        'tbody',
+        null,
+        tickets.map((t) =>
+          h(
+            'tr',
+            { testid: 'receipt-line', dataset: { ticketId: String(t.id) } },
+            h('td', null, h('a', { href: `#/tickets/${seg(t.id)}` }, t.title ?? 'Ticket'), h('br'), h('span', { class: 'muted' }, dateElement(t.date))),
+            h('td', { testid: 'receipt-seat' }, formatSeat(t.seat) ?? h('span', { class: 'muted' }, 'No assigned seat')),
+            h('td', { class: 'num', testid: 'receipt-price' }, formatPrice(t.price)),
+          ),
+        ),
+      ),
+      h('tfoot', null, h('tr', null, h('th', { scope: 'row', colspan: '2' }, 'Total'), h('td', { class: 'num', testid: 'receipt-total' }, formatPrice(order.total ?? tickets[0]?.price)))),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- not found

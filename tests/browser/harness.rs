@@ -1,6 +1,8 @@
-//! The browser-test harness: the server in-process, a chromedriver child
-//! process per test, headless Chromium sessions driven with fantoccini, and a
-//! small HTTP API client (reqwest) for setting up data quickly.
+//! The browser-test harness: the server in-process (or, for tests that stop
+//! and restart it under running browsers, the binary as a child process on a
+//! fixed port), a chromedriver child process per test, headless Chromium
+//! sessions driven with fantoccini, and a small HTTP API client (reqwest) for
+//! setting up data quickly.
 //!
 //! Every wait is a poll with a deadline ([`WAIT`]), so a broken UI fails the
 //! test within seconds instead of hanging CI. A failing test saves a
@@ -12,6 +14,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::Capabilities;
@@ -22,6 +25,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use ticketing::config::Settings;
 use ticketing::{App, RunningApp};
+
+use crate::child;
 
 /// Errors inside a scenario: WebDriver, HTTP, or a failed expectation.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -605,18 +610,44 @@ impl Api {
         str_field(&v, "id")
     }
 
-    /// Pays for an order with `tok_visa`.
-    pub async fn pay(&self, buyer: &ApiUser, order: &str) -> TestResult {
+    /// Pays for an order with `tok_visa` and returns the payment's id.
+    pub async fn pay(&self, buyer: &ApiUser, order: &str) -> TestResult<String> {
         let body = json!({ "orderId": order, "token": "tok_visa" });
+        let v = self
+            .expect(
+                reqwest::Method::POST,
+                "/payments",
+                Some(&buyer.token),
+                Some(body),
+                201,
+            )
+            .await?;
+        str_field(&v, "id")
+    }
+
+    /// Cancels an order as its buyer.
+    pub async fn cancel(&self, buyer: &ApiUser, order: &str) -> TestResult {
         self.expect(
-            reqwest::Method::POST,
-            "/payments",
+            reqwest::Method::DELETE,
+            &format!("/orders/{order}"),
             Some(&buyer.token),
-            Some(body),
-            201,
+            None,
+            204,
         )
         .await?;
         Ok(())
+    }
+
+    /// GET `/api/orders/:id` as its buyer.
+    pub async fn order(&self, buyer: &ApiUser, order: &str) -> TestResult<Value> {
+        self.expect(
+            reqwest::Method::GET,
+            &format!("/orders/{order}"),
+            Some(&buyer.token),
+            None,
+            200,
+        )
+        .await
     }
 
     /// GET `/api/tickets?status=any`: every ticket, whatever its status.
@@ -657,19 +688,40 @@ fn str_field(v: &Value, name: &str) -> TestResult<String> {
 
 // ------------------------------------------------------------ one test's world
 
+/// The server under test.
+enum Server {
+    /// In this process, on port 0 (most tests).
+    InProcess(RunningApp),
+    /// The binary as a child process, stopped and started again on the same
+    /// port and data directory by [`Env::stop_server`] and
+    /// [`Env::start_server`]: the browsers' pages stay open meanwhile.
+    Child(ChildServer),
+}
+
+/// The child-process server's state between restarts.
+struct ChildServer {
+    /// The running process; None while stopped.
+    process: Mutex<Option<child::Server>>,
+    /// `TICKETING_SERVER__ADDR` for every start after the first.
+    addr: String,
+    hold_secs: u64,
+    data: PathBuf,
+    logs: TempDir,
+}
+
 /// A running server, a chromedriver and some browsers, for one test.
 pub struct Env {
     pub test: &'static str,
     pub api: Api,
     pub browsers: Vec<Browser>,
-    app: Option<RunningApp>,
-    _driver: Chromedriver,
+    server: Option<Server>,
+    driver: Chromedriver,
     _dir: TempDir,
 }
 
 impl Env {
-    /// Starts the server with a hold window of `hold_secs`, a chromedriver,
-    /// and one browser per name in `who`.
+    /// Starts the server in-process with a hold window of `hold_secs`, a
+    /// chromedriver, and one browser per name in `who`.
     pub async fn start(test: &'static str, hold_secs: u64, who: &[&'static str]) -> Env {
         let driver = Chromedriver::start(test).await;
         let dir = tempfile::tempdir().expect("tempdir");
@@ -680,26 +732,108 @@ impl Env {
             .expect("App::start took more than 20 s")
             .expect("App::start");
         let base = format!("http://{}", app.addr());
-        let mut browsers = Vec::new();
+        Env::with_browsers(test, who, driver, dir, base, Server::InProcess(app)).await
+    }
+
+    /// Like [`start`](Self::start), but the server is the `ticketing` binary
+    /// as a child process, which the test can stop and start again.
+    pub async fn start_child(test: &'static str, hold_secs: u64, who: &[&'static str]) -> Env {
+        let driver = Chromedriver::start(test).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let logs = tempfile::tempdir().expect("tempdir for logs");
+        let first = child::spawn_server(dir.path(), logs.path(), hold_secs, &[]);
+        let base = first.api.base.clone();
+        let addr = base.trim_start_matches("http://").to_string();
+        let server = Server::Child(ChildServer {
+            process: Mutex::new(Some(first)),
+            addr,
+            hold_secs,
+            data: dir.path().to_path_buf(),
+            logs,
+        });
+        Env::with_browsers(test, who, driver, dir, base, server).await
+    }
+
+    async fn with_browsers(
+        test: &'static str,
+        who: &[&'static str],
+        driver: Chromedriver,
+        dir: TempDir,
+        base: String,
+        server: Server,
+    ) -> Env {
+        let mut env = Env {
+            test,
+            api: Api::new(&base),
+            browsers: Vec::new(),
+            server: Some(server),
+            driver,
+            _dir: dir,
+        };
         for &name in who {
-            match Browser::open(&driver, test, name, &base).await {
-                Ok(b) => browsers.push(b),
+            match Browser::open(&env.driver, test, name, &base).await {
+                Ok(b) => env.browsers.push(b),
                 Err(e) => {
-                    for b in &mut browsers {
-                        b.close().await;
-                    }
-                    app.shutdown().await;
+                    env.close().await;
                     panic!("{test}: {e} (see target/browser-logs/{test}-chromedriver.log)");
                 }
             }
         }
-        Env {
-            test,
-            api: Api::new(&base),
-            browsers,
-            app: Some(app),
-            _driver: driver,
-            _dir: dir,
+        env
+    }
+
+    fn child(&self) -> &ChildServer {
+        match &self.server {
+            Some(Server::Child(c)) => c,
+            _ => panic!(
+                "{}: only a server started by Env::start_child restarts",
+                self.test
+            ),
+        }
+    }
+
+    /// Stops the child-process server (SIGTERM, then waits for its exit):
+    /// the port refuses connections until [`start_server`](Self::start_server).
+    pub async fn stop_server(&self) -> TestResult {
+        let Some(mut process) = self.child().process.lock().expect("server lock").take() else {
+            return Err("stop_server: the server is not running".into());
+        };
+        process.signal("-TERM");
+        let status = process.wait_exit(Duration::from_secs(20)).await;
+        ensure!(
+            status.success(),
+            "the server exited with {status} on SIGTERM"
+        );
+        Ok(())
+    }
+
+    /// Starts the child-process server again on the same port and data
+    /// directory.
+    pub fn start_server(&self) -> TestResult {
+        let c = self.child();
+        let mut process = c.process.lock().expect("server lock");
+        ensure!(process.is_none(), "start_server: the server is running");
+        let extra = [("TICKETING_SERVER__ADDR", c.addr.as_str())];
+        *process = Some(child::spawn_server(
+            &c.data,
+            c.logs.path(),
+            c.hold_secs,
+            &extra,
+        ));
+        Ok(())
+    }
+
+    /// Closes the browsers and stops the server.
+    async fn close(&mut self) {
+        for b in &mut self.browsers {
+            b.close().await;
+        }
+        match self.server.take() {
+            Some(Server::InProcess(app)) => {
+                let _ = tokio::time::timeout(Duration::from_secs(20), app.shutdown()).await;
+            }
+            // A child server is killed when dropped, here.
+            Some(Server::Child(_)) | None => {}
         }
     }
 
@@ -736,12 +870,7 @@ impl Env {
                 }
             }
         }
-        for b in &mut self.browsers {
-            b.close().await;
-        }
-        if let Some(app) = self.app.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(20), app.shutdown()).await;
-        }
+        self.close().await;
         eprintln!("{}: scenario took {elapsed:.1?}", self.test);
         match outcome {
             Err(panic) => std::panic::resume_unwind(panic),
