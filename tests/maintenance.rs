@@ -282,18 +282,25 @@ async fn seats_and_events_survive_import_and_export_and_are_served() {
     let user = records(&file).remove(0);
     let uid = user["record"]["id"].as_u64().unwrap();
 
-    let seated = json!({"section": "Stalls", "row": "A", "number": 12});
+    // Event 7: row A of the stalls has one seat (ticket 100), the floor one
+    // standing place (ticket 101).
+    let event = json!({"kind": "event", "record": {"id": 7, "name": "Gala", "venue": "Hall", "starts_at": 1_900_000_000_000i64, "on_sale_at": null, "organizer": uid, "queue": false, "sections": [
+        {"name": "Stalls", "price": 2500, "layout": {"Rows": [{"label": "A", "seats": 1}]}},
+        {"name": "Floor", "price": 2500, "layout": {"Standing": 1}}
+    ], "first_seat": 100, "created_at": 0}});
+    let seated = json!({"section": "Stalls", "row": "A", "number": 1});
     let standing = json!({"section": "Floor", "row": null, "number": null});
     let ticket = |id: u64, seat: &Value, version: u64| json!({"kind": "ticket", "record": {"id": id, "title": "Gala", "price": 2500, "date": null, "seller": uid, "version": version, "status": "Available", "order_id": null, "event_id": 7, "seat": seat}});
-    let order = json!({"kind": "order", "record": {"id": 102, "buyer": uid, "ticket": {"id": 101, "title": "Gala", "price": 2500, "date": null, "version": 1, "event_id": 7, "seat": standing}, "status": "Cancelled", "expires_at": 0, "version": 1}});
+    let order = json!({"kind": "order", "record": {"id": 102, "buyer": uid, "tickets": [{"id": 101, "title": "Gala", "price": 2500, "date": null, "version": 1, "event_id": 7, "seat": standing}], "status": "Cancelled", "expires_at": 0, "version": 1, "created_at": 0, "cancel_reason": "Buyer", "payment": null}});
     let wanted = vec![
         user,
+        event,
         ticket(100, &seated, 0),
         ticket(101, &standing, 2),
         order,
     ];
     let header =
-        json!({"format": "ticketing-export", "version": 2, "exported_at": "2026-01-01T00:00:00Z"});
+        json!({"format": "ticketing-export", "version": 3, "exported_at": "2026-01-01T00:00:00Z"});
     let text: String = std::iter::once(&header)
         .chain(&wanted)
         .map(|l| format!("{l}\n"))
