@@ -220,7 +220,7 @@ mod tests {
         assert!(section_name(&"a".repeat(101)).is_err());
         assert_eq!(row_label(" A ").unwrap(), "A");
         assert!(row_label(&"a".repeat(21)).is_err());
-        assert!(row_label("a\u{7}").is_err());
+        assert!(row_label("a\u{7}b").is_err());
         assert_eq!(venue(Some(&json!("  "))).unwrap(), None);
         assert_eq!(venue(None).unwrap(), None);
         assert!(venue(Some(&json!("v".repeat(201)))).is_err());
