@@ -92,12 +92,13 @@ impl SeatOrders {
         held.len()
     }
 
-    /// Runs `work` as a task of its own, so it finishes (and releases every
-    /// tentative hold it took) even if the request that asked goes away.
-    async fn detached<T: Send + 'static>(
-        work: impl std::future::Future<Output = Result<T, CommandError>> + Send + 'static,
+    /// Runs `work` as a task of its own on this arbiter, so it finishes
+    /// (and releases every tentative hold it took) even if the request that
+    /// asked goes away.
+    async fn detached<T: 'static>(
+        work: impl std::future::Future<Output = Result<T, CommandError>> + 'static,
     ) -> Result<T, CommandError> {
-        tokio::spawn(work)
+        actix::spawn(work)
             .await
             .map_err(|_| CommandError::ShuttingDown)?
     }
