@@ -7,6 +7,7 @@ pub mod event;
 pub mod event_plan;
 pub mod ids;
 pub mod invisible;
+pub mod line;
 pub mod order;
 pub mod position;
 pub mod seat_order;

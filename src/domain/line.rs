@@ -1,0 +1,501 @@
+//! The waiting room of a queued event: the line, its places, the random
+//! draw at the on-sale, admissions and their passes. Plain data and rules;
+//! the event's line actor applies them one message at a time and stores
+//! every change before anyone is told.
+//!
+//! Places: an account that joins before `onSaleAt` waits unplaced; at
+//! `onSaleAt` every early entry gets a place from a uniformly random
+//! shuffle (the seed is kept, so the draw can be checked), then later
+//! arrivals get the next place at once. Admission follows places, so the
+//! entries still waiting are exactly those placed after the last admitted
+//! place: a watcher computes `ahead` from that one shared number.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{EventId, OrderId, Timestamp, UserId};
+
+/// Where an entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryStatus {
+    /// In line.
+    Waiting,
+    /// Admitted: may place one order with its pass.
+    Admitted,
+    /// Its pass was used and its order was paid, cancelled or lapsed.
+    Done,
+    /// Its pass ran out unused.
+    Expired,
+    /// Every seat was sold while it waited.
+    Soldout,
+}
+
+impl EntryStatus {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Waiting => "waiting",
+            EntryStatus::Admitted => "admitted",
+            EntryStatus::Done => "done",
+            EntryStatus::Expired => "expired",
+            EntryStatus::Soldout => "soldout",
+        }
+    }
+}
+
+/// One account's place in one event's line, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The event.
+    pub event: EventId,
+    /// The account.
+    pub user: UserId,
+    /// When it joined.
+    pub joined_at: Timestamp,
+    /// Its place (1 is the first); `None` until the draw for early entries.
+    pub place: Option<u64>,
+    /// Where it stands.
+    pub status: EntryStatus,
+    /// When it was admitted.
+    pub admitted_at: Option<Timestamp>,
+    /// When its pass runs out, if unused.
+    pub pass_expires_at: Option<Timestamp>,
+    /// The order placed with its pass.
+    pub order: Option<OrderId>,
+}
+
+/// The draw of one event's early entries, kept so it can be audited:
+/// the shuffle of the early entries in join order with this seed gives
+/// their places.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draw {
+    /// The event.
+    pub event: EventId,
+    /// The shuffle's seed.
+    pub seed: u64,
+    /// When it was drawn.
+    pub at: Timestamp,
+    /// How many entries it placed.
+    pub placed: u64,
+}
+
+/// What admission looks at besides the line: the event's seats now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seats {
+    /// Free now.
+    pub available: u32,
+    /// Held by orders now.
+    pub reserved: u32,
+}
+
+/// One event's line.
+#[derive(Debug, Clone)]
+pub struct Line {
+    event: EventId,
+    on_sale_at: Timestamp,
+    entries: HashMap<UserId, Entry>,
+    /// Placed entries by place.
+    by_place: BTreeMap<u64, UserId>,
+    /// Early entries in join order, until the draw.
+    early: Vec<UserId>,
+    drawn: bool,
+    /// The highest place admitted (or turned away as sold out).
+    moved_to: u64,
+    /// Admitted entries still shopping (admitted, not done or expired).
+    shopping: usize,
+    /// When the admissions of the last minute happened (for the ETA).
+    recent: VecDeque<Timestamp>,
+}
+
+/// How long admissions count for the ETA.
+const ETA_WINDOW: Duration = Duration::from_secs(60);
+
+impl Line {
+    /// An empty line for `event`, on sale at `on_sale_at`.
+    pub fn new(event: EventId, on_sale_at: Timestamp) -> Self {
+        Line {
+            event,
+            on_sale_at,
+            entries: HashMap::new(),
+            by_place: BTreeMap::new(),
+            early: Vec::new(),
+            drawn: false,
+            moved_to: 0,
+            shopping: 0,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// The line as stored: its entries and its draw, if it happened.
+    pub fn restore(
+        event: EventId,
+        on_sale_at: Timestamp,
+        mut entries: Vec<Entry>,
+        draw: Option<&Draw>,
+    ) -> Self {
+        let mut line = Line::new(event, on_sale_at);
+        line.drawn = draw.is_some();
+        entries.sort_by_key(|e| (e.joined_at, e.user));
+        for e in entries {
+            line.index(&e);
+            line.entries.insert(e.user, e);
+        }
+        line
+    }
+
+    fn index(&mut self, e: &Entry) {
+        match e.place {
+            Some(place) => {
+                self.by_place.insert(place, e.user);
+                if e.status != EntryStatus::Waiting {
+                    self.moved_to = self.moved_to.max(place);
+                }
+            }
+            None => self.early.push(e.user),
+        }
+        if e.status == EntryStatus::Admitted {
+            self.shopping += 1;
+        }
+    }
+
+    /// The event.
+    pub fn event(&self) -> EventId {
+        self.event
+    }
+
+    /// Whether the draw has happened.
+    pub fn drawn(&self) -> bool {
+        self.drawn
+    }
+
+    /// The highest place admitted or turned away: every entry placed after
+    /// it is still waiting.
+    pub fn moved_to(&self) -> u64 {
+        self.moved_to
+    }
+
+    /// `user`'s entry.
+    pub fn entry(&self, user: UserId) -> Option<&Entry> {
+        self.entries.get(&user)
+    }
+
+    /// Every entry (for restoring watchers' views).
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    /// How many entries before `entry` still wait: `None` until placed.
+    pub fn ahead(&self, entry: &Entry) -> Option<u64> {
+        let place = entry.place?;
+        Some(match entry.status {
+            EntryStatus::Waiting => place.saturating_sub(self.moved_to + 1),
+            _ => 0,
+        })
+    }
+
+    /// The honest estimate of seconds until `entry` is admitted, from the
+    /// admissions of the last minute; `None` with nothing to go on.
+    pub fn eta_secs(&self, entry: &Entry, now: Timestamp) -> Option<u64> {
+        if entry.status != EntryStatus::Waiting {
+            return None;
+        }
+        let ahead = self.ahead(entry)?;
+        let window_start = Timestamp(now.0 - ETA_WINDOW.as_millis() as i64);
+        let recent = self.recent.iter().filter(|t| **t >= window_start).count() as u64;
+        if recent == 0 {
+            return None;
+        }
+        // (ahead + 1) admissions at `recent` a minute.
+        Some(((ahead + 1) * ETA_WINDOW.as_secs()).div_ceil(recent))
+    }
+
+    /// `user` joins at `now`: a new entry (placed at once after the draw,
+    /// else at the draw), or the one it already has.
+    pub fn join(&mut self, user: UserId, now: Timestamp) -> (Entry, bool) {
+        if let Some(e) = self.entries.get(&user) {
+            return (e.clone(), false);
+        }
+        let place = self.drawn.then(|| self.next_place());
+        let entry = Entry {
+            event: self.event,
+            user,
+            joined_at: now,
+            place,
+            status: EntryStatus::Waiting,
+            admitted_at: None,
+            pass_expires_at: None,
+            order: None,
+        };
+        (entry, true)
+    }
+
+    fn next_place(&self) -> u64 {
+        self.by_place.keys().next_back().map_or(1, |p| p + 1)
+    }
+
+    /// Whether the draw is due at `now`.
+    pub fn draw_due(&self, now: Timestamp) -> bool {
+        !self.drawn && now >= self.on_sale_at
+    }
+
+    /// The draw with `seed` at `now`: every early entry gets a place, in a
+    /// uniformly random order. Returns the placed entries and the record.
+    pub fn draw(&self, seed: u64, now: Timestamp) -> (Vec<Entry>, Draw) {
+        let mut order = self.early.clone();
+        shuffle(&mut order, seed);
+        let first = self.next_place();
+        let placed = order
+            .iter()
+            .enumerate()
+            .map(|(i, user)| Entry {
+                place: Some(first + i as u64),
+                ..self.entries[user].clone()
+            })
+            .collect::<Vec<_>>();
+        let draw = Draw {
+            event: self.event,
+            seed,
+            at: now,
+            placed: placed.len() as u64,
+        };
+        (placed, draw)
+    }
+
+    /// Who is admitted now: while fewer than `active` admitted buyers shop
+    /// and a seat is free, the next in line, with a pass good for `pass`.
+    /// When no seat is free and none is held, everyone waiting is sold out.
+    pub fn admissions(&self, now: Timestamp, active: usize, pass: Duration, seats: Seats) -> Vec<Entry> {
+        let waiting = self
+            .by_place
+            .range(self.moved_to + 1..)
+            .map(|(_, u)| &self.entries[u]);
+        if seats.available == 0 && seats.reserved == 0 {
+            return waiting
+                .map(|e| Entry {
+                    status: EntryStatus::Soldout,
+                    ..e.clone()
+                })
+                .collect();
+        }
+        if seats.available == 0 {
+            return Vec::new();
+        }
+        waiting
+            .take(active.saturating_sub(self.shopping))
+            .map(|e| Entry {
+                status: EntryStatus::Admitted,
+                admitted_at: Some(now),
+                pass_expires_at: Some(now.plus(pass)),
+                ..e.clone()
+            })
+            .collect()
+    }
+
+    /// Admitted entries whose pass ran out unused at `now`.
+    pub fn lapsed_passes(&self, now: Timestamp) -> Vec<Entry> {
+        self.entries
+            .values()
+            .filter(|e| {
+                e.status == EntryStatus::Admitted
+                    && e.order.is_none()
+                    && e.pass_expires_at.is_some_and(|t| now >= t)
+            })
+            .map(|e| Entry {
+                status: EntryStatus::Expired,
+                ..e.clone()
+            })
+            .collect()
+    }
+
+    /// `user`'s entry once its pass placed `order`.
+    pub fn ordered(&self, user: UserId, order: OrderId) -> Option<Entry> {
+        let e = self.entries.get(&user)?;
+        (e.status == EntryStatus::Admitted && e.order.is_none()).then(|| Entry {
+            order: Some(order),
+            ..e.clone()
+        })
+    }
+
+    /// `user`'s entry once the order of its pass ended (paid, cancelled or
+    /// lapsed).
+    pub fn order_ended(&self, user: UserId, order: OrderId) -> Option<Entry> {
+        let e = self.entries.get(&user)?;
+        (e.status == EntryStatus::Admitted && e.order == Some(order)).then(|| Entry {
+            status: EntryStatus::Done,
+            ..e.clone()
+        })
+    }
+
+    /// Takes `entries` (durable now) into the line; `draw` marks the draw
+    /// done. `now` dates admissions for the ETA.
+    pub fn apply(&mut self, entries: &[Entry], draw: Option<&Draw>, now: Timestamp) {
+        if draw.is_some() {
+            self.drawn = true;
+            self.early.clear();
+        }
+        for e in entries {
+            let old = self.entries.insert(e.user, e.clone());
+            let was_shopping = old
+                .as_ref()
+                .is_some_and(|o| o.status == EntryStatus::Admitted);
+            let shopping = e.status == EntryStatus::Admitted;
+            match (was_shopping, shopping) {
+                (false, true) => {
+                    self.shopping += 1;
+                    self.recent.push_back(now);
+                }
+                (true, false) => self.shopping -= 1,
+                _ => {}
+            }
+            match e.place {
+                Some(place) => {
+                    self.by_place.insert(place, e.user);
+                    if e.status != EntryStatus::Waiting {
+                        self.moved_to = self.moved_to.max(place);
+                    }
+                }
+                None if old.is_none() => self.early.push(e.user),
+                None => {}
+            }
+        }
+        let window_start = Timestamp(now.0 - ETA_WINDOW.as_millis() as i64);
+        while self.recent.front().is_some_and(|t| *t < window_start) {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// Fisher-Yates with a splitmix64 stream from `seed`, each index drawn
+/// without modulo bias (rejection), so every order is equally likely.
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for i in (1..items.len()).rev() {
+        let n = i as u64 + 1;
+        let zone = u64::MAX - (u64::MAX % n);
+        let j = loop {
+            let r = next();
+            if r < zone {
+                break r % n;
+            }
+        };
+        items.swap(i, j as usize);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const E: EventId = EventId(1);
+    const PASS: Duration = Duration::from_secs(600);
+    const FREE: Seats = Seats {
+        available: 100,
+        reserved: 0,
+    };
+
+    fn join(line: &mut Line, user: u64, now: i64) -> Entry {
+        let (e, new) = line.join(UserId(user), Timestamp(now));
+        if new {
+            line.apply(std::slice::from_ref(&e), None, Timestamp(now));
+        }
+        e
+    }
+
+    #[test]
+    fn early_entries_are_drawn_ahead_of_later_ones_which_come_in_order() {
+        let mut line = Line::new(E, Timestamp(1000));
+        for u in 1..=5 {
+            assert_eq!(join(&mut line, u, 10 * u as i64).place, None);
+        }
+        assert_eq!(join(&mut line, 3, 999).joined_at, Timestamp(30), "one entry per account");
+        assert!(line.draw_due(Timestamp(1000)));
+        let (placed, draw) = line.draw(42, Timestamp(1000));
+        line.apply(&placed, Some(&draw), Timestamp(1000));
+        let mut places: Vec<u64> = placed.iter().map(|e| e.place.unwrap()).collect();
+        places.sort_unstable();
+        assert_eq!(places, vec![1, 2, 3, 4, 5]);
+        assert_eq!(join(&mut line, 9, 2000).place, Some(6));
+        assert_eq!(join(&mut line, 8, 2001).place, Some(7));
+        let late = line.entry(UserId(8)).unwrap().clone();
+        assert_eq!(line.ahead(&late), Some(6));
+    }
+
+    #[test]
+    fn admission_keeps_to_active_buyers_and_seats() {
+        let mut line = Line::new(E, Timestamp(0));
+        let (placed, draw) = line.draw(1, Timestamp(0));
+        line.apply(&placed, Some(&draw), Timestamp(0));
+        for u in 1..=4 {
+            join(&mut line, u, u as i64);
+        }
+        let now = Timestamp(10);
+        let admitted = line.admissions(now, 2, PASS, FREE);
+        assert_eq!(admitted.iter().map(|e| e.user.0).collect::<Vec<_>>(), vec![1, 2]);
+        line.apply(&admitted, None, now);
+        assert!(line.admissions(now, 2, PASS, FREE).is_empty(), "two shop already");
+        let e3 = line.entry(UserId(3)).unwrap().clone();
+        assert_eq!(line.ahead(&e3), Some(0));
+        assert_eq!(line.eta_secs(&e3, now), Some(30), "2 a minute: the next in 30 s");
+        // One buys: its order ends, the next is admitted.
+        let o = line.ordered(UserId(1), OrderId(7)).unwrap();
+        line.apply(&[o], None, now);
+        let done = line.order_ended(UserId(1), OrderId(7)).unwrap();
+        assert_eq!(done.status, EntryStatus::Done);
+        line.apply(&[done], None, now);
+        let next = line.admissions(now, 2, PASS, FREE);
+        assert_eq!(next.iter().map(|e| e.user.0).collect::<Vec<_>>(), vec![3]);
+        line.apply(&next, None, now);
+        // A pass that lapses unused frees its place too.
+let lapsed = line.lapsed_passes(now.plus(PASS));
+        let mut users: Vec<u64> = lapsed.iter().map(|e| e.user.0).collect();
+        users.sort_unstable();
+        assert_eq!(users, vec![2, 3]);
+        assert!(lapsed.iter().all(|e| e.status == EntryStatus::Expired));
+    }
+
+    #[test]
+    fn a_held_out_line_waits_and_a_sold_out_one_says_so() {
+        let mut line = Line::new(E, Timestamp(0));
+        let (placed, draw) = line.draw(1, Timestamp(0));
+        line.apply(&placed, Some(&draw), Timestamp(0));
+        join(&mut line, 1, 1);
+        join(&mut line, 2, 2);
+        let held = Seats {
+            available: 0,
+            reserved: 3,
+        };
+        assert!(line.admissions(Timestamp(5), 10, PASS, held).is_empty());
+        let gone = Seats {
+            available: 0,
+            reserved: 0,
+        };
+        let out = line.admissions(Timestamp(5), 10, PASS, gone);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|e| e.status == EntryStatus::Soldout));
+        line.apply(&out, None, Timestamp(5));
+        assert_eq!(line.moved_to(), 2);
+    }
+
+    #[test]
+    fn the_shuffle_is_a_permutation_and_every_order_of_three_comes_up() {
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..200 {
+            let mut v = vec![1, 2, 3];
+            shuffle(&mut v, seed);
+            let mut s = v.clone();
+            s.sort_unstable();
+            assert_eq!(s, vec![1, 2, 3]);
+            seen.insert(v);
+        }
+        assert_eq!(seen.len(), 6);
+    }
+}
