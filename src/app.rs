@@ -2,6 +2,7 @@
 //! thread (actix needs its own `System`), the HTTP server on the caller's
 //! tokio runtime, and a graceful shutdown that flushes storage last.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +11,13 @@ use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
 use crate::actors::{
-    AccountIndex, Accounts, Core, Events, Live, Orders, ReadModel, SeatOrders, Sessions,
+    AccountIndex, Accounts, Core, Events, Lines, Live, Orders, ReadModel, SeatOrders, Sessions,
     TicketRouter, Tickets,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::IdGenerator;
+use crate::domain::line::{Draw, Entry};
+use crate::domain::{EventId, IdGenerator, Timestamp};
 use crate::http::auth::{OriginPolicy, Tokens};
 use crate::http::limits::RateLimit;
 use crate::http::passwords::Passwords;
@@ -124,6 +126,12 @@ impl App {
             s => s.as_bytes().to_vec(),
         };
         let ids = Arc::new(IdGenerator::starting_after(snapshot.max_id));
+        let queued: Vec<(EventId, Timestamp)> = snapshot
+            .events
+            .iter()
+            .filter(|e| e.queue)
+            .map(|e| (e.id, e.on_sale_at.unwrap_or(e.created_at)))
+            .collect();
         let core = Arc::new(Core::new(
             storage.clone(),
             ReadModel::new(snapshot.events, snapshot.tickets, snapshot.orders),
@@ -178,7 +186,14 @@ impl App {
         let restored = router
             .restore_holds()
             .map_err(|e| StartError::Other(format!("restoring holds: {e}")))?;
-        let seat_orders = SeatOrders::new(core.clone(), router.clone());
+        let lines = Arc::new(Lines::new(
+            core.clone(),
+            &secret,
+            settings.queue.active_buyers,
+            Duration::from_secs(settings.queue.pass_secs),
+        ));
+        restore_lines(&lines, &router, queued, snapshot.entries, snapshot.draws);
+        let seat_orders = SeatOrders::new(core.clone(), router.clone(), lines.clone());
         let restored = restored + seat_orders.restore_holds();
         let sessions = Arc::new(Sessions::new(
             storage.clone(),
@@ -327,5 +342,24 @@ impl RunningApp {
         }
         // The last handle closes the store (sled waits for its lock to go).
         let _ = tokio::task::spawn_blocking(move || drop(storage)).await;
+    }
+}
+
+/// Starts the line of every queued event, from its stored entries and draw.
+fn restore_lines(
+    lines: &Lines,
+    router: &TicketRouter,
+    queued: Vec<(EventId, Timestamp)>,
+    entries: Vec<Entry>,
+    draws: Vec<Draw>,
+) {
+    let mut by_event: HashMap<EventId, Vec<Entry>> = HashMap::new();
+    for e in entries {
+        by_event.entry(e.event).or_default().push(e);
+    }
+    for (event, on_sale) in queued {
+        let draw = draws.iter().find(|d| d.event == event);
+        let entries = by_event.remove(&event).unwrap_or_default();
+        lines.start(router.arbiter(), event, on_sale, entries, draw);
     }
 }

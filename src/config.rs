@@ -24,6 +24,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     /// Reservation rules.
     pub orders: OrderSettings,
+    /// The waiting room of queued events.
+    pub queue: QueueSettings,
     /// Passwords and sessions.
     pub auth: AuthSettings,
     /// Abuse limits.
@@ -79,6 +81,15 @@ pub struct StorageSettings {
 pub struct OrderSettings {
     /// How long a reservation holds its ticket, in seconds.
     pub reservation_secs: u64,
+}
+
+/// `[queue]`: the waiting room of queued events.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueSettings {
+    /// Admitted buyers shopping at once, per event.
+    pub active_buyers: usize,
+    /// How long an admission pass lasts unused, in seconds.
+    pub pass_secs: u64,
 }
 
 /// `[auth]`: password hashing and session tokens.
@@ -157,6 +168,11 @@ impl Settings {
                 "auth.bcrypt_cost must be 4 to 31, not {}",
                 self.auth.bcrypt_cost
             )));
+        }
+        if self.queue.active_buyers == 0 || self.queue.pass_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "queue.active_buyers and queue.pass_secs must be at least 1".into(),
+            ));
         }
         if self.orders.reservation_secs == 0 {
             return Err(ConfigError::Invalid(

@@ -10,6 +10,9 @@
 //! - `seat_orders::SeatOrders` coordinates orders of several seats (held
 //!   all or none in one write), their cancel, expiry and payment, and the
 //!   creation and deletion of events.
+//! - `line::LineActor`, one per queued event, owns its waiting room: places,
+//!   the draw, admissions and passes (`passes::Passes` signs and checks
+//!   them); `line::Lines` finds them.
 //! - `router::TicketRouter` starts, restores and restarts ticket actors,
 //!   spread over one arbiter per core, and routes commands to them.
 //! - [`accounts::AccountIndex`] is the actor owning the email index (unique
@@ -20,7 +23,9 @@
 pub mod accounts;
 pub mod handles;
 mod keyed_locks;
+mod line;
 pub mod live;
+mod passes;
 pub mod read_model;
 mod router;
 mod seat_orders;
@@ -41,6 +46,7 @@ pub use handles::{
 pub use live::LiveHub;
 pub use read_model::{ReadModel, TicketFilter};
 pub(crate) use router::{mark_worker_thread, TicketRouter};
+pub(crate) use line::Lines;
 pub(crate) use seat_orders::SeatOrders;
 
 /// What every actor and handle shares: storage, the read side, ids, the

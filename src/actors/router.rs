@@ -152,11 +152,16 @@ impl TicketRouter {
         }
     }
 
+    /// One of the arbiters, round-robin, for an actor of its own.
+    pub fn arbiter(&self) -> &ArbiterHandle {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+        &self.arbiters[n]
+    }
+
     /// Runs `task` on one of the arbiters (round-robin): work that outlives
     /// the request that started it, such as a hold's expiry.
     pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
-        self.arbiters[n].spawn(task);
+        self.arbiter().spawn(task);
     }
 
     /// Running ticket actors.

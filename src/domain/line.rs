@@ -211,13 +211,16 @@ impl Line {
         Some(((ahead + 1) * ETA_WINDOW.as_secs()).div_ceil(recent))
     }
 
-    /// `user` joins at `now`: a new entry (placed at once after the draw,
-    /// else at the draw), or the one it already has.
-    pub fn join(&mut self, user: UserId, now: Timestamp) -> (Entry, bool) {
+    /// `user` joins at `now`: a new entry, or the one it already has. Before
+    /// the on-sale it waits unplaced for the draw; after it, it takes the
+    /// next place (after every early entry: a draw due but not yet stored
+    /// must go in the same batch, see [`Line::draw`]).
+    pub fn join(&self, user: UserId, now: Timestamp) -> (Entry, bool) {
         if let Some(e) = self.entries.get(&user) {
             return (e.clone(), false);
         }
-        let place = self.drawn.then(|| self.next_place());
+        let unplaced = if self.drawn { 0 } else { self.early.len() as u64 };
+        let place = (now >= self.on_sale_at).then(|| self.next_place() + unplaced);
         let entry = Entry {
             event: self.event,
             user,
@@ -416,6 +419,9 @@ mod tests {
         for u in 1..=5 {
             assert_eq!(join(&mut line, u, 10 * u as i64).place, None);
         }
+        // Joining at the on-sale before the draw ran: placed after the
+        // five early ones, whom the draw (stored with it) places first.
+        assert_eq!(line.join(UserId(6), Timestamp(1000)).0.place, Some(6));
         assert_eq!(join(&mut line, 3, 999).joined_at, Timestamp(30), "one entry per account");
         assert!(line.draw_due(Timestamp(1000)));
         let (placed, draw) = line.draw(42, Timestamp(1000));

@@ -21,6 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::domain::line::{Draw, Entry};
 use crate::domain::{Event, EventId, Order, Payment, SessionId, Ticket, TicketId, Timestamp, User};
 
 pub use records::SCHEMA_VERSION;
@@ -80,6 +81,10 @@ pub enum Write {
     ForgetSession(SessionId),
     /// Insert an event (its seats are `Ticket` writes of the same batch).
     Event(Event),
+    /// Insert or replace a waiting-room entry.
+    Entry(Entry),
+    /// Record the draw of an event's waiting room.
+    Draw(Draw),
     /// Remove an event and every seat of it: the tickets `first_seat` to
     /// `first_seat + seats - 1`.
     DeleteEvent {
@@ -99,6 +104,10 @@ pub struct Snapshot {
     pub users: Vec<User>,
     /// All events, in id order.
     pub events: Vec<Event>,
+    /// Every waiting-room entry, by event.
+    pub entries: Vec<Entry>,
+    /// Every waiting room's draw.
+    pub draws: Vec<Draw>,
     /// All tickets, in id order.
     pub tickets: Vec<Ticket>,
     /// All orders, in id order.

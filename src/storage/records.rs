@@ -42,6 +42,10 @@ pub enum Prefix {
     Session,
     /// `e/`: events (their seats are tickets, with consecutive ids).
     Event,
+    /// `q/`: waiting-room entries, keyed by event then account.
+    Entry,
+    /// `d/`: the draws of waiting rooms, by event.
+    Draw,
 }
 
 impl Prefix {
@@ -54,6 +58,8 @@ impl Prefix {
             Prefix::User => b"u/",
             Prefix::Session => b"s/",
             Prefix::Event => b"e/",
+            Prefix::Entry => b"q/",
+            Prefix::Draw => b"d/",
         }
     }
 }
@@ -63,6 +69,14 @@ pub fn key(prefix: Prefix, id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(10);
     k.extend_from_slice(prefix.bytes());
     k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// `prefix`, then two ids big-endian (a waiting-room entry: event, account),
+/// so one event's entries are one range of keys.
+pub fn key2(prefix: Prefix, first: u64, second: u64) -> Vec<u8> {
+    let mut k = key(prefix, first);
+    k.extend_from_slice(&second.to_be_bytes());
     k
 }
 

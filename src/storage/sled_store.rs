@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::flusher::Flusher;
-use super::records::{self, decode, encode, key, Prefix, META_FORMAT};
+use super::records::{self, decode, encode, key, key2, Prefix, META_FORMAT};
 use super::sled_backend::SledBackend;
 use super::space::SpaceGuard;
 use super::upgrade::{self, OLDEST_VERSION};
@@ -136,6 +136,8 @@ impl SledStore {
         let mut snap = Snapshot {
             users: self.decode_all(Prefix::User, &mut max_id)?,
             events: self.decode_all(Prefix::Event, &mut max_id)?,
+            entries: self.decode_all(Prefix::Entry, &mut max_id)?,
+            draws: self.decode_all(Prefix::Draw, &mut max_id)?,
             tickets: self.decode_all(Prefix::Ticket, &mut max_id)?,
             orders: self.decode_all(Prefix::Order, &mut max_id)?,
             payments: self.decode_all(Prefix::Payment, &mut max_id)?,
@@ -267,6 +269,8 @@ fn encode_write(w: &Write) -> (Vec<u8>, Option<Vec<u8>>) {
     match w {
         Write::Event(e) => (key(Prefix::Event, e.id.0), Some(encode(e))),
         Write::DeleteEvent { id, .. } => (key(Prefix::Event, id.0), None),
+        Write::Entry(e) => (key2(Prefix::Entry, e.event.0, e.user.0), Some(encode(e))),
+        Write::Draw(d) => (key(Prefix::Draw, d.event.0), Some(encode(d))),
         Write::Ticket(t) => (key(Prefix::Ticket, t.id.0), Some(encode(t))),
         Write::DeleteTicket(id) => (key(Prefix::Ticket, id.0), None),
         Write::Order(o) => (key(Prefix::Order, o.id.0), Some(encode(o))),

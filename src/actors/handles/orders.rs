@@ -76,7 +76,7 @@ impl Orders {
             {
                 self.reserve(id, buyer).await
             }
-            choice => self.seats.place(buyer, choice).await,
+            choice => self.seats.place(buyer, choice, request.queue_pass).await,
         }
     }
 

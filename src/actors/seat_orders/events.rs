@@ -47,6 +47,11 @@ impl SeatOrders {
         .await
         .map_err(|_| CommandError::ShuttingDown)?;
         durable.await?;
+        if event.queue {
+            let on_sale = event.on_sale_at.unwrap_or(event.created_at);
+            let arbiter = self.router.arbiter();
+            self.lines.start(arbiter, event.id, on_sale, Vec::new(), None);
+        }
         self.core.read_model.add_event(map);
         Ok(event)
     }
@@ -82,6 +87,7 @@ impl SeatOrders {
             }])
             .await?;
         model.remove_event(id);
+        self.lines.stop(id);
         Ok(())
     }
 }

@@ -40,7 +40,7 @@ mod moves;
 
 use super::keyed_locks::KeyedLocks;
 use super::ticket::{Hold, Settle};
-use super::{CommandError, Core, SeatChoice, TicketRouter};
+use super::{CommandError, Core, Lines, SeatChoice, TicketRouter};
 use crate::domain::event::MAX_SEATS_PER_BUYER;
 use crate::domain::{
     seat_order, DomainError, EventId, Order, OrderId, TicketId, TicketState, UserId,
@@ -69,14 +69,17 @@ pub struct SeatOrders {
     buyers: Arc<KeyedLocks<(EventId, UserId)>>,
     /// One order's moves, one at a time.
     orders: Arc<KeyedLocks<OrderId>>,
+    /// The waiting rooms of queued events.
+    lines: Arc<Lines>,
 }
 
 impl SeatOrders {
     /// The coordinator over `core`, reaching seats through `router`.
-    pub fn new(core: Arc<Core>, router: Arc<TicketRouter>) -> Arc<Self> {
+    pub fn new(core: Arc<Core>, router: Arc<TicketRouter>, lines: Arc<Lines>) -> Arc<Self> {
         Arc::new(SeatOrders {
             core,
             router,
+            lines,
             events: Arc::default(),
             buyers: Arc::default(),
             orders: Arc::default(),
@@ -109,10 +112,11 @@ impl SeatOrders {
         self: &Arc<Self>,
         buyer: UserId,
         choice: SeatChoice,
+        pass: Option<String>,
     ) -> Result<Order, CommandError> {
         let (event, wanted) = self.resolve(choice)?;
         let this = self.clone();
-        Self::detached(async move { this.place_in(event, buyer, wanted).await }).await
+        Self::detached(async move { this.place_in(event, buyer, wanted, pass).await }).await
     }
 
     /// The event and the seats `choice` asks for, or why not.
@@ -176,6 +180,7 @@ impl SeatOrders {
         event: EventId,
         buyer: UserId,
         wanted: Wanted,
+        pass: Option<String>,
     ) -> Result<Order, CommandError> {
         let _event = self.events.read(event).await;
         let model = &self.core.read_model;
@@ -184,16 +189,30 @@ impl SeatOrders {
         if map.event().on_sale_at.is_some_and(|at| now < at) {
             return Err(DomainError::NotOnSale.into());
         }
-        if map.event().queue {
-            // The waiting room's passes come with it; until then no order
-            // of a queued event is admitted.
-            return Err(DomainError::QueuePassRequired.into());
-        }
+        let admission = if map.event().queue {
+            Some(
+                self.lines
+                    .passes()
+                    .check(pass.as_deref(), event, buyer, now)?,
+            )
+        } else {
+            None
+        };
         let count = match &wanted {
             Wanted::Seats(ids) => ids.len(),
             Wanted::Best { quantity, .. } => *quantity,
         };
         let _buyer = self.buyers.write((event, buyer)).await;
+        if let Some(admission) = admission {
+            // A pass is good for one order: the first since its admission.
+            let used = model
+                .orders_of(buyer)
+                .iter()
+                .any(|o| o.event_id() == Some(event) && o.created_at >= admission.admitted_at);
+            if used {
+                return Err(DomainError::QueuePassRequired.into());
+            }
+        }
         if model.seats_of_buyer(event, buyer) + count > MAX_SEATS_PER_BUYER {
             return Err(DomainError::SeatLimit.into());
         }
@@ -207,7 +226,13 @@ impl SeatOrders {
             };
             let order_id = OrderId(self.core.ids.next());
             match self.hold(order_id, &ids).await {
-                Ok(seats) => return self.commit_new(event, order_id, buyer, seats).await,
+                Ok(seats) => {
+                    let order = self.commit_new(event, order_id, buyer, seats).await?;
+                    if admission.is_some() {
+                        self.lines.order_news(event, buyer, order.id, false);
+                    }
+                    return Ok(order);
+                }
                 Err(Refused::Taken(taken)) if matches!(wanted, Wanted::Best { .. }) => {
                     refused.extend(taken);
                 }

@@ -102,6 +102,14 @@ impl SeatOrders {
         self.core
             .read_model
             .put_seats(event, &changes.tickets, &changes.orders);
+        let queued = self
+            .core
+            .read_model
+            .event_map(event)
+            .is_some_and(|m| m.event().queue);
+        if queued && changes.orders.iter().any(|o| !o.is_held()) {
+            self.lines.order_news(event, order.buyer, order.id, true);
+        }
         for seat in seats {
             let id = seat.ticket.id;
             self.router.tell_running(
