@@ -11,8 +11,8 @@ use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 
 use crate::actors::{
-    AccountIndex, Accounts, Core, Events, Lines, Live, Orders, ReadModel, SeatOrders, Sessions,
-    TicketRouter, Tickets,
+    AccountIndex, Accounts, Core, Events, Lines, Live, Orders, Queue, ReadModel, SeatOrders,
+    Sessions, TicketRouter, Tickets,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -211,6 +211,7 @@ impl App {
             tickets: Tickets::new(core.clone(), router.clone()),
             orders: Orders::new(core.clone(), router, seat_orders.clone()),
             events: Events::new(core.clone(), seat_orders),
+            queue: Queue::new(core.clone(), lines),
             accounts: Accounts::new(account_index, sessions.clone()),
             live: Live::new(core.clone()),
             tokens: Tokens::new(

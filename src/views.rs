@@ -427,3 +427,34 @@ pub fn event(e: &Event, seats: SeatCountsView, section_available: &[u32]) -> Eve
         seats,
     }
 }
+
+/// An entry of an event's waiting room: `{eventId, status, position, ahead,
+/// etaSecs, pass, passExpiresAt}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = QueueEntry)]
+pub struct QueueEntryView {
+    /// The event.
+    #[schema(value_type = Id)]
+    pub event_id: String,
+    /// `waiting`, `admitted`, `done`, `expired` or `soldout`.
+    #[schema(pattern = "^(waiting|admitted|done|expired|soldout)$")]
+    pub status: &'static str,
+    /// Its place in line (1 is the first), fixed once given; null until the
+    /// draw at `onSaleAt` for those who joined before it.
+    #[schema(required = true, minimum = 1)]
+    pub position: Option<u64>,
+    /// Entries before it still waiting; null until placed.
+    #[schema(required = true)]
+    pub ahead: Option<u64>,
+    /// Seconds until admission, estimated from the last minute's
+    /// admissions; null while there is nothing to estimate from.
+    #[schema(required = true)]
+    pub eta_secs: Option<u64>,
+    /// The admission pass while admitted (send it as `queuePass`), else null.
+    #[schema(required = true)]
+    pub pass: Option<String>,
+    /// When the pass runs out unused (RFC 3339, UTC), else null.
+    #[schema(required = true, format = DateTime)]
+    pub pass_expires_at: Option<String>,
+}

@@ -107,7 +107,9 @@ impl LineActor {
             .count();
         ctx.wait(self.store(entries, draw).map(move |res, _, _| match res {
             Ok(()) => metrics::counter!("queue_admissions_total").increment(admitted as u64),
-            Err(e) => tracing::warn!(error = %e, "waiting-room change not stored; next tick retries"),
+            Err(e) => {
+                tracing::warn!(error = %e, "waiting-room change not stored; next tick retries")
+            }
         }));
     }
 
@@ -191,13 +193,11 @@ impl Handler<Join> for LineActor {
         }
         batch.push(entry);
         let user = msg.user;
-        AtomicResponse::new(Box::pin(self.store(batch, draw).map(
-            move |res, act, _| {
-                res?;
-                let line = act.shared.line.read().expect("line lock");
-                line.entry(user).cloned().ok_or(CommandError::NotFound)
-            },
-        )))
+        AtomicResponse::new(Box::pin(self.store(batch, draw).map(move |res, act, _| {
+            res?;
+            let line = act.shared.line.read().expect("line lock");
+            line.entry(user).cloned().ok_or(CommandError::NotFound)
+        })))
     }
 }
 

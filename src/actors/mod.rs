@@ -23,7 +23,7 @@
 pub mod accounts;
 pub mod handles;
 mod keyed_locks;
-mod line;
+pub(crate) mod line;
 pub mod live;
 mod passes;
 pub mod read_model;
@@ -41,12 +41,13 @@ use crate::storage::{Storage, StorageError};
 
 pub use accounts::{AccountIndex, Sessions};
 pub use handles::{
-    Accounts, AsSeller, Events, Live, Orders, PlaceOrder, SeatChoice, SeatQuery, Tickets,
+    Accounts, AsSeller, Events, Live, Orders, PlaceOrder, Queue, SeatChoice, SeatQuery, Tickets,
+    Watch,
 };
+pub(crate) use line::Lines;
 pub use live::LiveHub;
 pub use read_model::{ReadModel, TicketFilter};
 pub(crate) use router::{mark_worker_thread, TicketRouter};
-pub(crate) use line::Lines;
 pub(crate) use seat_orders::SeatOrders;
 
 /// What every actor and handle shares: storage, the read side, ids, the

@@ -82,8 +82,12 @@ impl Passes {
         now: Timestamp,
     ) -> Result<Admission, DomainError> {
         let refused = DomainError::QueuePassRequired;
-        let data = jsonwebtoken::decode::<Claims>(pass.ok_or(refused.clone())?, &self.decoding, &self.validation)
-            .map_err(|_| refused.clone())?;
+        let data = jsonwebtoken::decode::<Claims>(
+            pass.ok_or(refused.clone())?,
+            &self.decoding,
+            &self.validation,
+        )
+        .map_err(|_| refused.clone())?;
         let c = data.claims;
         if c.sub != user.to_string() || c.evt != event.to_string() || now.0 >= c.until {
             return Err(refused);
@@ -114,13 +118,30 @@ mod tests {
         };
         let pass = passes.issue(&entry).unwrap();
         let ok = passes.check(Some(&pass), EventId(5), UserId(7), Timestamp(60_999));
-        assert_eq!(ok, Ok(Admission { admitted_at: Timestamp(1_000) }));
+        assert_eq!(
+            ok,
+            Ok(Admission {
+                admitted_at: Timestamp(1_000)
+            })
+        );
         let no = Err(DomainError::QueuePassRequired);
-        assert_eq!(passes.check(Some(&pass), EventId(5), UserId(8), Timestamp(2)), no);
-        assert_eq!(passes.check(Some(&pass), EventId(6), UserId(7), Timestamp(2)), no);
-        assert_eq!(passes.check(Some(&pass), EventId(5), UserId(7), Timestamp(61_000)), no);
+        assert_eq!(
+            passes.check(Some(&pass), EventId(5), UserId(8), Timestamp(2)),
+            no
+        );
+        assert_eq!(
+            passes.check(Some(&pass), EventId(6), UserId(7), Timestamp(2)),
+            no
+        );
+        assert_eq!(
+            passes.check(Some(&pass), EventId(5), UserId(7), Timestamp(61_000)),
+            no
+        );
         assert_eq!(passes.check(None, EventId(5), UserId(7), Timestamp(2)), no);
         let other = Passes::new(b"other").issue(&entry).unwrap();
-        assert_eq!(passes.check(Some(&other), EventId(5), UserId(7), Timestamp(2)), no);
+        assert_eq!(
+            passes.check(Some(&other), EventId(5), UserId(7), Timestamp(2)),
+            no
+        );
     }
 }

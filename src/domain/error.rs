@@ -50,6 +50,9 @@ pub enum DomainError {
     /// A seat's ticket is edited or deleted only through its event.
     #[error("Seats are changed through their event")]
     SeatOfEvent,
+    /// The event has no waiting room.
+    #[error("This event has no queue")]
+    NoQueue,
     /// An event with seats held or sold cannot be deleted.
     #[error("Cannot delete an event with reserved or sold seats")]
     EventHasOrders,

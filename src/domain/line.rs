@@ -219,7 +219,11 @@ impl Line {
         if let Some(e) = self.entries.get(&user) {
             return (e.clone(), false);
         }
-        let unplaced = if self.drawn { 0 } else { self.early.len() as u64 };
+        let unplaced = if self.drawn {
+            0
+        } else {
+            self.early.len() as u64
+        };
         let place = (now >= self.on_sale_at).then(|| self.next_place() + unplaced);
         let entry = Entry {
             event: self.event,
@@ -269,7 +273,13 @@ impl Line {
     /// Who is admitted now: while fewer than `active` admitted buyers shop
     /// and a seat is free, the next in line, with a pass good for `pass`.
     /// When no seat is free and none is held, everyone waiting is sold out.
-    pub fn admissions(&self, now: Timestamp, active: usize, pass: Duration, seats: Seats) -> Vec<Entry> {
+    pub fn admissions(
+        &self,
+        now: Timestamp,
+        active: usize,
+        pass: Duration,
+        seats: Seats,
+    ) -> Vec<Entry> {
         let waiting = self
             .by_place
             .range(self.moved_to + 1..)
@@ -422,7 +432,11 @@ mod tests {
         // Joining at the on-sale before the draw ran: placed after the
         // five early ones, whom the draw (stored with it) places first.
         assert_eq!(line.join(UserId(6), Timestamp(1000)).0.place, Some(6));
-        assert_eq!(join(&mut line, 3, 999).joined_at, Timestamp(30), "one entry per account");
+        assert_eq!(
+            join(&mut line, 3, 999).joined_at,
+            Timestamp(30),
+            "one entry per account"
+        );
         assert!(line.draw_due(Timestamp(1000)));
         let (placed, draw) = line.draw(42, Timestamp(1000));
         line.apply(&placed, Some(&draw), Timestamp(1000));
@@ -445,12 +459,22 @@ mod tests {
         }
         let now = Timestamp(10);
         let admitted = line.admissions(now, 2, PASS, FREE);
-        assert_eq!(admitted.iter().map(|e| e.user.0).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            admitted.iter().map(|e| e.user.0).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         line.apply(&admitted, None, now);
-        assert!(line.admissions(now, 2, PASS, FREE).is_empty(), "two shop already");
+        assert!(
+            line.admissions(now, 2, PASS, FREE).is_empty(),
+            "two shop already"
+        );
         let e3 = line.entry(UserId(3)).unwrap().clone();
         assert_eq!(line.ahead(&e3), Some(0));
-        assert_eq!(line.eta_secs(&e3, now), Some(30), "2 a minute: the next in 30 s");
+        assert_eq!(
+            line.eta_secs(&e3, now),
+            Some(30),
+            "2 a minute: the next in 30 s"
+        );
         // One buys: its order ends, the next is admitted.
         let o = line.ordered(UserId(1), OrderId(7)).unwrap();
         line.apply(&[o], None, now);
@@ -461,7 +485,7 @@ mod tests {
         assert_eq!(next.iter().map(|e| e.user.0).collect::<Vec<_>>(), vec![3]);
         line.apply(&next, None, now);
         // A pass that lapses unused frees its place too.
-let lapsed = line.lapsed_passes(now.plus(PASS));
+        let lapsed = line.lapsed_passes(now.plus(PASS));
         let mut users: Vec<u64> = lapsed.iter().map(|e| e.user.0).collect();
         users.sort_unstable();
         assert_eq!(users, vec![2, 3]);

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use warp::http::{Method, StatusCode};
 use warp::Filter;
 
-use crate::actors::{Accounts, Core, Events, Live, Orders, Tickets};
+use crate::actors::{Accounts, Core, Events, Live, Orders, Queue, Tickets};
 use crate::domain::Email;
 use auth::Tokens;
 use error::ApiError;
@@ -63,6 +63,8 @@ pub struct State {
     pub orders: Orders,
     /// Events: create, read, list, seats, delete.
     pub events: Events,
+    /// The waiting rooms of queued events.
+    pub queue: Queue,
     /// Accounts and sessions.
     pub accounts: Accounts,
     /// Live subscriptions.

@@ -13,15 +13,18 @@
 //! - [`Accounts`]: admit an account, find one by email, sign a session out.
 //! - [`Events`]: put an event on sale, read its map, list its seats, delete it.
 //! - [`Live`]: subscribe to a topic's changes.
+//! - [`Queue`]: join an event's waiting room, read and watch one's entry.
 
 mod accounts;
 mod events;
 mod live;
 mod orders;
+mod queue;
 mod tickets;
 
 pub use accounts::Accounts;
 pub use events::{Events, SeatQuery};
 pub use live::Live;
 pub use orders::{Orders, PlaceOrder, SeatChoice};
+pub use queue::{Queue, Watch};
 pub use tickets::{AsSeller, Tickets};

@@ -50,7 +50,8 @@ impl SeatOrders {
         if event.queue {
             let on_sale = event.on_sale_at.unwrap_or(event.created_at);
             let arbiter = self.router.arbiter();
-            self.lines.start(arbiter, event.id, on_sale, Vec::new(), None);
+            self.lines
+                .start(arbiter, event.id, on_sale, Vec::new(), None);
         }
         self.core.read_model.add_event(map);
         Ok(event)
