@@ -30,6 +30,8 @@ pub struct Shared {
     pub line: RwLock<Line>,
     /// Bumped after every change of the line.
     pub changed: tokio::sync::watch::Sender<u64>,
+    /// Set when the event is deleted: the line is gone.
+    pub closed: std::sync::atomic::AtomicBool,
 }
 
 /// The actor owning one event's line.
@@ -295,6 +297,7 @@ impl Lines {
         let shared = Arc::new(Shared {
             line: RwLock::new(Line::restore(event, on_sale_at, entries, draw)),
             changed: tokio::sync::watch::Sender::new(0),
+            closed: Default::default(),
         });
         let actor = LineActor {
             shared: shared.clone(),
@@ -310,9 +313,21 @@ impl Lines {
             .insert(event, Running { addr, shared });
     }
 
-    /// Stops the line of a deleted event.
+    /// Everyone in the line of `event` (to forget them with the event).
+    pub fn users(&self, event: EventId) -> Vec<UserId> {
+        self.running(event).map_or_else(Vec::new, |r| {
+            let line = r.shared.line.read().expect("line lock");
+            line.entries().map(|e| e.user).collect()
+        })
+    }
+
+    /// Stops the line of a deleted event; its watchers see it gone.
     pub fn stop(&self, event: EventId) {
         if let Some(r) = self.lines.lock().expect("lines lock").remove(&event) {
+            r.shared
+                .closed
+                .store(true, std::sync::atomic::Ordering::Release);
+            r.shared.changed.send_modify(|n| *n += 1);
             r.addr.do_send(Stop);
         }
     }

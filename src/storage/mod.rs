@@ -22,7 +22,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::domain::line::{Draw, Entry};
-use crate::domain::{Event, EventId, Order, Payment, SessionId, Ticket, TicketId, Timestamp, User};
+use crate::domain::{
+    Event, EventId, Order, Payment, SessionId, Ticket, TicketId, Timestamp, User, UserId,
+};
 
 pub use records::SCHEMA_VERSION;
 pub use sled_store::SledStore;
@@ -85,6 +87,14 @@ pub enum Write {
     Entry(Entry),
     /// Record the draw of an event's waiting room.
     Draw(Draw),
+    /// Forget the waiting room of a deleted event: its draw and the
+    /// entries of `users`.
+    ForgetLine {
+        /// The event.
+        event: EventId,
+        /// Everyone in its line.
+        users: Vec<UserId>,
+    },
     /// Remove an event and every seat of it: the tickets `first_seat` to
     /// `first_seat + seats - 1`.
     DeleteEvent {

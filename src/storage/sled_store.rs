@@ -259,6 +259,14 @@ fn encode_writes(writes: &[Write]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
                         .map(|t| (key(Prefix::Ticket, t), None)),
                 );
             }
+            Write::ForgetLine { event, users } => {
+                out.push((key(Prefix::Draw, event.0), None));
+                out.extend(
+                    users
+                        .iter()
+                        .map(|u| (key2(Prefix::Entry, event.0, u.0), None)),
+                );
+            }
             other => out.push(encode_write(other)),
         }
     }
@@ -271,6 +279,7 @@ fn encode_write(w: &Write) -> (Vec<u8>, Option<Vec<u8>>) {
         Write::DeleteEvent { id, .. } => (key(Prefix::Event, id.0), None),
         Write::Entry(e) => (key2(Prefix::Entry, e.event.0, e.user.0), Some(encode(e))),
         Write::Draw(d) => (key(Prefix::Draw, d.event.0), Some(encode(d))),
+        Write::ForgetLine { event, .. } => (key(Prefix::Draw, event.0), None),
         Write::Ticket(t) => (key(Prefix::Ticket, t.id.0), Some(encode(t))),
         Write::DeleteTicket(id) => (key(Prefix::Ticket, id.0), None),
         Write::Order(o) => (key(Prefix::Order, o.id.0), Some(encode(o))),

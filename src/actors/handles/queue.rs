@@ -30,6 +30,13 @@ pub struct Watch {
 impl Watch {
     /// The entry now; `None` once the line is gone (the event deleted).
     pub fn entry(&self) -> Option<QueueEntryView> {
+        if self
+            .shared
+            .closed
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
         let line = self.shared.line.read().expect("line lock");
         let entry = line.entry(self.user)?;
         Some(view(&line, entry, &self.lines, self.core.clock.now()))

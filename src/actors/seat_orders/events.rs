@@ -79,14 +79,18 @@ impl SeatOrders {
         if counts.reserved + counts.sold > 0 {
             return Err(DomainError::EventHasOrders.into());
         }
-        self.core
-            .storage
-            .commit(vec![Write::DeleteEvent {
-                id,
-                first_seat: map.event().first_seat,
-                seats: map.total(),
-            }])
-            .await?;
+        let mut writes = vec![Write::DeleteEvent {
+            id,
+            first_seat: map.event().first_seat,
+            seats: map.total(),
+        }];
+        if map.event().queue {
+            writes.push(Write::ForgetLine {
+                event: id,
+                users: self.lines.users(id),
+            });
+        }
+        self.core.storage.commit(writes).await?;
         model.remove_event(id);
         self.lines.stop(id);
         Ok(())
