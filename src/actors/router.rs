@@ -158,10 +158,15 @@ impl TicketRouter {
         &self.arbiters[n]
     }
 
-    /// Runs `task` on one of the arbiters (round-robin): work that outlives
-    /// the request that started it, such as a hold's expiry.
+    /// Runs `task` on an arbiter: work that outlives the request that
+    /// started it, such as a hold's expiry. On this thread if it is one
+    /// (no wake-up of another thread), else on the next, round-robin.
     pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        self.arbiter().spawn(task);
+        if WORKER.with(Cell::get) {
+            actix::spawn(task);
+        } else {
+            self.arbiter().spawn(task);
+        }
     }
 
     /// Running ticket actors.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::SeatOrders;
-use crate::actors::ticket::Settle;
 use crate::actors::CommandError;
 use crate::domain::{
     seat_order, CancelReason, Changes, DomainError, Order, OrderId, Payment, PaymentId, PaymentRef,
@@ -110,16 +109,7 @@ impl SeatOrders {
         if queued && changes.orders.iter().any(|o| !o.is_held()) {
             self.lines.order_news(event, order.buyer, order.id, true);
         }
-        for seat in seats {
-            let id = seat.ticket.id;
-            self.router.tell_running(
-                id,
-                Settle {
-                    order_id: None,
-                    state: Some(seat),
-                },
-            );
-        }
+        self.settle(None, seats.into_iter().map(|s| (s.ticket.id, Some(s))));
         Ok(())
     }
 
