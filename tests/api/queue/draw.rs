@@ -26,11 +26,7 @@ async fn early_entries_take_the_first_places_and_later_ones_follow_in_join_order
     assert!(entry(&app, &early[0], &eid).await["position"].is_null());
 
     open_sale(&app);
-    let placed = eventually(ACT_WITHIN, "the draw", || async {
-        let all = by_place_if_placed(&app, &early, &eid).await?;
-        Some(all)
-    })
-    .await;
+    let placed = eventually(ACT_WITHIN, "the draw", || by_place(&app, &early, &eid)).await;
     let places: BTreeSet<u64> = placed
         .iter()
         .map(|(_, e)| e["position"].as_u64().unwrap())
@@ -57,18 +53,4 @@ async fn early_entries_take_the_first_places_and_later_ones_follow_in_join_order
             assert_eq!(e["ahead"], place - 2, "{e}");
         }
     }
-}
-
-/// Every entry of `users`, by place, once all are placed.
-async fn by_place_if_placed(
-    app: &TestApp,
-    users: &[User],
-    eid: &str,
-) -> Option<Vec<(User, Value)>> {
-    for u in users {
-        if entry(app, u, eid).await["position"].is_null() {
-            return None;
-        }
-    }
-    Some(by_place(app, users, eid).await)
 }

@@ -79,14 +79,17 @@ pub async fn order(app: &TestApp, user: &User, eid: &str, quantity: u64, pass: &
     app.post("/api/orders", Auth::Bearer(user), body).await
 }
 
-/// The users of `eid`'s line sorted by their place.
-pub async fn by_place(app: &TestApp, users: &[User], eid: &str) -> Vec<(User, Value)> {
+/// The users of `eid`'s line with their entries, by place; `None` while
+/// any is unplaced (before the draw).
+pub async fn by_place(app: &TestApp, users: &[User], eid: &str) -> Option<Vec<(User, Value)>> {
     let mut out = Vec::new();
     for u in users {
-        out.push((u.clone(), entry(app, u, eid).await));
+        let e = entry(app, u, eid).await;
+        e["position"].as_u64()?;
+        out.push((u.clone(), e));
     }
-    out.sort_by_key(|(_, e)| e["position"].as_u64().expect("placed"));
-    out
+    out.sort_by_key(|(_, e)| e["position"].as_u64());
+    Some(out)
 }
 
 /// Asserts that `e` is the contract's entry object with `status`.
