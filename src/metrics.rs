@@ -131,6 +131,7 @@ pub fn route_label(path: &str) -> &'static str {
         [Some("api"), Some("events"), Some(_), None] => "/api/events/:id",
         [Some("api"), Some("events"), Some(_), Some("seats")] => "/api/events/:id/seats",
         [Some("api"), Some("events"), Some(_), Some("live")] => "/api/events/:id/live",
+        [Some("api"), Some("events"), Some(_), Some("queue")] => "/api/events/:id/queue",
         [Some("api"), ..] => "/api/other",
         _ => "/ui",
     }

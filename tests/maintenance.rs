@@ -618,3 +618,121 @@ fn an_export_of_version_2_imports_its_orders_as_orders_of_one_ticket_with_their_
         ]
     );
 }
+
+/// Waiting-room entries and draws round-trip through export and import, a
+/// restored server serves the same entries, and import refuses a place
+/// given twice or an entry of an event without a queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_entries_and_draws_survive_export_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let app = App::start(Settings::for_tests(&first, 600)).await.unwrap();
+    let c = reqwest::Client::new();
+    let base = format!("http://{}", app.addr());
+    let mut tokens = Vec::new();
+    for i in 0..3 {
+        let body = json!({"email": format!("q{i}@example.com"), "password": "password1"});
+        let (s, u) = call(
+            &c,
+            "POST",
+            format!("{base}/api/users/signup"),
+            None,
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, 201);
+        tokens.push(u["token"].as_str().unwrap().to_owned());
+    }
+    let event = json!({"name": "Q", "startsAt": "2031-01-01T00:00:00Z", "onSaleAt": "2026-01-01T00:00:00Z",
+        "queue": true, "sections": [{"name": "F", "price": 5, "capacity": 3}]});
+    let (s, e) = call(
+        &c,
+        "POST",
+        format!("{base}/api/events"),
+        Some(&tokens[0]),
+        Some(event),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let queue = format!("{base}/api/events/{}/queue", e["id"].as_str().unwrap());
+    for t in &tokens[1..] {
+        let (s, _) = call(&c, "POST", queue.clone(), Some(t), None).await;
+        assert_eq!(s, 200);
+    }
+    let mut before = Vec::new();
+    for t in &tokens[1..] {
+        before.push(call(&c, "GET", queue.clone(), Some(t), None).await.1);
+    }
+    app.shutdown().await;
+
+    let file = dir.path().join("first.jsonl");
+    let (ok, _, err) = ticketing(&first, &["export", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let exported = records(&file);
+    let kinds = |kind: &str| exported.iter().filter(|r| r["kind"] == kind).count();
+    assert_eq!((kinds("entry"), kinds("draw")), (2, 1));
+
+    let second = dir.path().join("second");
+    let (ok, said, err) = ticketing(&second, &["import", file.to_str().unwrap()]);
+    assert!(ok && said.contains("2 queue entries"), "{said} {err}");
+    let again = dir.path().join("second.jsonl");
+    let (ok, _, err) = ticketing(&second, &["export", again.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(records(&again), exported, "the same records");
+    let (ok, said, err) = ticketing(&second, &["check"]);
+    assert!(ok, "{said} {err}");
+    let app = App::start(Settings::for_tests(&second, 600)).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    let queue = queue.replace(queue.split("/api/").next().unwrap(), &base);
+    for (i, want) in (1..3).zip(&before) {
+        // Sessions are the server's (its secret): sign in afresh.
+        let body = json!({"email": format!("q{i}@example.com"), "password": "password1"});
+        let (_, u) = call(
+            &c,
+            "POST",
+            format!("{base}/api/users/signin"),
+            None,
+            Some(body),
+        )
+        .await;
+        let t = u["token"].as_str().unwrap();
+        let (s, got) = call(&c, "GET", queue.clone(), Some(t), None).await;
+        assert_eq!((s, &got), (200, want));
+    }
+    app.shutdown().await;
+
+    // A place given twice, and an entry of an event with no queue.
+    let header = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let broken = |edit: &dyn Fn(&mut Vec<Value>)| {
+        let mut recs = exported.clone();
+        edit(&mut recs);
+        let text: Vec<String> = std::iter::once(header.clone())
+            .chain(recs.iter().map(Value::to_string))
+            .collect();
+        let path = dir.path().join("broken.jsonl");
+        std::fs::write(&path, text.join("\n")).unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let (ok, _, err) = ticketing(target.path(), &["import", path.to_str().unwrap()]);
+        assert!(!ok, "imported a broken file");
+        err
+    };
+    let err = broken(&|recs| {
+        let places: Vec<usize> = (0..recs.len())
+            .filter(|&i| recs[i]["kind"] == "entry")
+            .collect();
+        let p = recs[places[0]]["record"]["place"].clone();
+        recs[places[1]]["record"]["place"] = p;
+    });
+    assert!(err.contains("given twice"), "{err}");
+    let err = broken(&|recs| {
+        for r in recs.iter_mut().filter(|r| r["kind"] == "event") {
+            r["record"]["queue"] = json!(false);
+        }
+    });
+    assert!(err.contains("has no queue"), "{err}");
+}

@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use warp::http::uri::Authority;
-use warp::http::Method;
+use warp::http::{HeaderMap, Method};
 
 use super::error::ApiError;
 use super::request::ApiRequest;
@@ -132,7 +132,13 @@ impl Tokens {
     /// The caller, from a Bearer header or else the cookie. Any invalid,
     /// expired or revoked token counts as no token.
     pub fn caller(&self, req: &ApiRequest) -> Option<Caller> {
-        let token = bearer(req).or_else(|| session_cookie(req))?;
+        self.caller_of(&req.headers)
+    }
+
+    /// The caller of a request with `headers`, as [`Tokens::caller`]: for
+    /// a WebSocket upgrade, which is answered before any [`ApiRequest`].
+    pub fn caller_of(&self, headers: &HeaderMap) -> Option<Caller> {
+        let token = bearer(headers).or_else(|| session_cookie(headers))?;
         let now = self.clock.now();
         let cached = self
             .verified
@@ -180,14 +186,14 @@ fn expired(caller: &Caller, now: Timestamp) -> bool {
     caller.expires.0.div_euclid(1000) < now.0.div_euclid(1000)
 }
 
-fn bearer(req: &ApiRequest) -> Option<&str> {
-    let value = req.header("authorization")?;
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn session_cookie(req: &ApiRequest) -> Option<&str> {
-    req.headers
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get_all("cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -239,7 +245,7 @@ pub fn check_origin(req: &ApiRequest, policy: OriginPolicy) -> Result<(), ApiErr
         req.method,
         Method::POST | Method::PUT | Method::DELETE | Method::PATCH
     );
-    if !writes || session_cookie(req).is_none() {
+    if !writes || session_cookie(&req.headers).is_none() {
         return Ok(());
     }
     let Some(origin) = req.header("origin") else {

@@ -13,6 +13,10 @@
 //! from the hub's shared bytes: a message is cut into frames of at most
 //! `FRAGMENT` bytes, each a slice of those bytes, so a socket's write buffer
 //! holds one frame, never its own copy of a snapshot of any size.
+//!
+//! The upgrade ([`accept`]), the pings ([`Keepalive`]) and the framing
+//! ([`send_text`]) serve the waiting room's socket too
+//! ([`super::queue_live`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +69,9 @@ pub enum Feed {
     Tickets,
     /// `/api/events/:id/live`; `None` when the id cannot be one.
     Event(Option<EventId>),
+    /// `/api/events/:id/queue/live`, the caller's place in the waiting
+    /// room (see [`super::queue_live`]); `None` when the id cannot be one.
+    Queue(Option<EventId>),
 }
 
 impl Feed {
@@ -73,7 +80,11 @@ impl Feed {
         if path == PATH {
             return Some(Feed::Tickets);
         }
-        let id = path.strip_prefix("/api/events/")?.strip_suffix("/live")?;
+        let rest = path.strip_prefix("/api/events/")?;
+        if let Some(id) = rest.strip_suffix("/queue/live") {
+            return (!id.contains('/')).then(|| Feed::Queue(id.parse().ok()));
+        }
+        let id = rest.strip_suffix("/live")?;
         (!id.contains('/')).then(|| Feed::Event(id.parse().ok()))
     }
 }
@@ -124,7 +135,9 @@ pub fn tickets(
     ping_every: Duration,
 ) -> warp::reply::Response {
     let subscription = live.subscribe(Topic::Tickets);
-    accept(req, live, (Topic::Tickets, subscription), slot, ping_every)
+    accept(req, slot, move |socket| {
+        session(socket, live, Topic::Tickets, subscription, ping_every)
+    })
 }
 
 /// Answers the upgrade of event `id`'s seat map (101, or 404 before any
@@ -148,24 +161,27 @@ pub fn event(
     let Some((id, subscription)) = id.and_then(|id| Some((id, live.subscribe_event(id)?))) else {
         return ApiError::NotFound.into_response();
     };
-    accept(
-        req,
-        live,
-        (Topic::Event(id), subscription),
-        slot,
-        ping_every,
-    )
+    accept(req, slot, move |socket| {
+        session(socket, live, Topic::Event(id), subscription, ping_every)
+    })
 }
 
-/// Answers the upgrade (101) and runs the session on `topic` from its
-/// first subscription once the connection is handed over.
-fn accept(
+/// A live session's socket, once the connection is handed over.
+pub(super) type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Answers the upgrade (101) and, once the connection is handed over,
+/// runs `run` on the socket (with small buffers: see the module's doc).
+/// `slot` is the connection's, held until the session ends. An upgrade
+/// without `Sec-WebSocket-Key` or version 13 is a 400.
+pub(super) fn accept<F, Fut>(
     mut req: Request<Incoming>,
-    live: Live,
-    (topic, subscription): (Topic, Subscription),
     slot: Arc<Slot>,
-    ping_every: Duration,
-) -> warp::reply::Response {
+    run: F,
+) -> warp::reply::Response
+where
+    F: FnOnce(Socket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let key = req.headers().get("sec-websocket-key").cloned();
     let version_ok = req
         .headers()
@@ -188,7 +204,7 @@ fn accept(
                     Some(socket_config()),
                 )
                 .await;
-                session(socket, live, topic, subscription, ping_every).await;
+                run(socket).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
@@ -202,6 +218,69 @@ fn accept(
         headers.insert("sec-websocket-accept", v);
     }
     res
+}
+
+/// Pings an idle session every `ping_every` and notices when the client
+/// stopped answering; shared by every live session.
+pub(super) struct Keepalive {
+    ping: tokio::time::Interval,
+    awaiting_pong: bool,
+}
+
+/// What a session does after an inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Inbound {
+    /// Carry on.
+    Continue,
+    /// The client left, closed, or broke the protocol: end the session.
+    End,
+}
+
+impl Keepalive {
+    /// Pings every `ping_every`, the first one after `ping_every`.
+    pub(super) async fn new(ping_every: Duration) -> Self {
+        let mut ping = tokio::time::interval(ping_every);
+        ping.tick().await;
+        Keepalive {
+            ping,
+            awaiting_pong: false,
+        }
+    }
+
+    /// Waits for the next ping due.
+    pub(super) async fn due(&mut self) {
+        self.ping.tick().await;
+    }
+
+    /// Sends the ping due; `Err` when the last one went unanswered (the
+    /// session is dropped) or the ping could not be sent.
+    pub(super) async fn ping<S>(&mut self, tx: &mut S) -> Result<(), WsError>
+    where
+        S: futures_util::Sink<Message, Error = WsError> + Unpin,
+    {
+        if self.awaiting_pong {
+            tracing::debug!("live subscriber stopped answering pings; dropping");
+            metrics::counter!("live_dropped_total", "reason" => "no pong").increment(1);
+            return Err(WsError::Io(std::io::ErrorKind::TimedOut.into()));
+        }
+        self.awaiting_pong = true;
+        send(
+            tx,
+            Message::Ping(Default::default()),
+            Instant::now() + SEND_TIMEOUT,
+        )
+        .await
+    }
+
+    /// Takes in what the client sent (only pongs and closes matter).
+    pub(super) fn inbound(&mut self, msg: Option<Result<Message, WsError>>) -> Inbound {
+        match msg {
+            Some(Ok(Message::Pong(_))) => self.awaiting_pong = false,
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Inbound::End,
+            Some(Ok(_)) => {}
+        }
+        Inbound::Continue
+    }
 }
 
 /// Runs one live session on `topic`, from `subscription`, until the client
@@ -225,9 +304,7 @@ async fn session<S>(
     if !send_snapshot(&mut tx, topic, snapshot).await {
         return;
     }
-    let mut ping = tokio::time::interval(ping_every);
-    ping.tick().await;
-    let mut awaiting_pong = false;
+    let mut keepalive = Keepalive::new(ping_every).await;
     loop {
         tokio::select! {
             change = changes.recv() => {
@@ -257,28 +334,25 @@ async fn session<S>(
                     break;
                 }
             }
-            inbound = rx.next() => match inbound {
-                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                Some(Ok(_)) => {}
+            inbound = rx.next() => if keepalive.inbound(inbound) == Inbound::End {
+                break;
             },
-            _ = ping.tick() => {
-                if awaiting_pong {
-                    tracing::debug!("live subscriber stopped answering pings; dropping");
-                    metrics::counter!("live_dropped_total", "reason" => "no pong").increment(1);
-                    break;
-                }
-                awaiting_pong = true;
-                let deadline = Instant::now() + SEND_TIMEOUT;
-                if send(&mut tx, Message::Ping(Default::default()), deadline).await.is_err() {
-                    break;
-                }
-            }
+            _ = keepalive.due() => if keepalive.ping(&mut tx).await.is_err() {
+                break;
+            },
             _ = closing.changed() => break,
         }
     }
-    // A client that stopped reading cannot take a close frame either: give
-    // it a moment, not another full send timeout.
+    close(tx).await;
+}
+
+/// Closes a session's sending half. A client that stopped reading cannot
+/// take a close frame either: it gets a moment, not another full send
+/// timeout.
+pub(super) async fn close<S>(mut tx: S)
+where
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
+{
     let _ = tokio::time::timeout(Duration::from_secs(1), tx.close()).await;
 }
 
@@ -315,7 +389,7 @@ where
 /// one WebSocket text message, cut into frames of at most `FRAGMENT` bytes,
 /// each a slice of the shared `text`: the socket copies one frame at a time
 /// into its write buffer. The whole message must go within `SEND_TIMEOUT`.
-async fn send_text<S>(tx: &mut S, text: Bytes) -> Result<(), WsError>
+pub(super) async fn send_text<S>(tx: &mut S, text: Bytes) -> Result<(), WsError>
 where
     S: futures_util::Sink<Message, Error = WsError> + Unpin,
 {

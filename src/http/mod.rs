@@ -3,7 +3,8 @@
 //! into the contract's responses. Connections are accepted and served by
 //! hyper directly (`server`); under `/api/` a request is routed by one
 //! `match` on method and path ([`api`]), which keeps 404s, 413s and 415s
-//! uniform; the live WebSocket is tokio-tungstenite (`live`). warp serves
+//! uniform; the live WebSockets are tokio-tungstenite (`live`, and
+//! `queue_live` for one's place in a waiting room). warp serves
 //! only the rest, through the filters of [`routes`]: `/healthz`,
 //! `/metrics`, the UI's files and the JSON 404; its reply types are the
 //! response type throughout.
@@ -18,6 +19,8 @@ pub mod openapi;
 pub mod orders;
 pub mod passwords;
 pub mod payments;
+pub mod queue;
+pub mod queue_live;
 pub mod request;
 pub mod server;
 pub mod slots;
@@ -144,6 +147,8 @@ async fn dispatch(state: Arc<State>, mut req: ApiRequest) -> Reply {
         (&Method::GET, ["events", id]) => events::show(s, id).await,
         (&Method::DELETE, ["events", id]) => events::delete(s, req, id).await,
         (&Method::GET, ["events", id, "seats"]) => events::seats(s, req, id).await,
+        (&Method::POST, ["events", id, "queue"]) => queue::join(s, req, id).await,
+        (&Method::GET, ["events", id, "queue"]) => queue::show(s, req, id).await,
         (&Method::POST, ["orders"]) => orders::create(s, req).await,
         (&Method::GET, ["orders"]) => orders::list(s, req).await,
         (&Method::GET, ["orders", id]) => orders::show(s, req, id).await,

@@ -14,11 +14,11 @@ use super::error::ApiError;
 use super::inputs::{
     EventBody, OrderBody, PaymentBody, RowBody, SectionBody, SigninBody, SignupBody, TicketBody,
 };
-use super::{events, orders, payments, tickets, users};
+use super::{events, orders, payments, queue, queue_live, tickets, users};
 use crate::views::{
     CurrentUser, ErrorBody, ErrorItem, EventView, Id, OrderStatusView, OrderTicketView, OrderView,
-    PaymentView, RowView, SeatCountsView, SeatView, SectionView, Session, TicketStatusView,
-    TicketView, UserView,
+    PaymentView, QueueEntryView, RowView, SeatCountsView, SeatView, SectionView, Session,
+    TicketStatusView, TicketView, UserView,
 };
 
 /// The refusals every state-changing route can answer, listed once.
@@ -82,6 +82,9 @@ pub enum BodilessWriteRefusals {
         events::show,
         events::seats,
         events::delete,
+        queue::join,
+        queue::show,
+        queue_live::upgrade,
         super::live::tickets,
         super::live::event,
         super::health,
@@ -114,7 +117,8 @@ pub enum BodilessWriteRefusals {
         SeatCountsView,
         EventBody,
         SectionBody,
-        RowBody
+        RowBody,
+        QueueEntryView
     )),
     modifiers(&SecuritySchemes)
 )]

@@ -201,6 +201,9 @@ pub async fn serve<F>(
                     match feed {
                         live::Feed::Tickets => live::tickets(req, live, slot, ping_every),
                         live::Feed::Event(id) => live::event(req, id, live, slot, ping_every),
+                        live::Feed::Queue(id) => {
+                            super::queue_live::upgrade(req, id, &state, slot, ping_every)
+                        }
                     }
                 } else if super::is_api(req.uri().path()) {
                     super::api(state, req, peer, limits.body_deadline).await

@@ -1,7 +1,8 @@
 //! The invariants `check` verifies (and `import` before it writes): no
 //! ticket in two live orders, every live order's tickets pointing back at
 //! it, every sale paid, every event's seats present where its map puts
-//! them, an order of several seats within one event, references intact.
+//! them, an order of several seats within one event, references intact,
+//! waiting-room entries and draws of queued events with unique places.
 
 use std::collections::{HashMap, HashSet};
 
@@ -45,7 +46,45 @@ pub fn check(snap: &Snapshot) -> Vec<String> {
         check_ticket(t, &ix, &mut problems);
     }
     check_payments(snap, &ix, &mut problems);
+    check_lines(snap, &ix, &mut problems);
     problems
+}
+
+/// Every waiting-room entry and draw is of an existing queued event, by an
+/// existing account; places are unique per event.
+fn check_lines(snap: &Snapshot, ix: &Index, problems: &mut Vec<String>) {
+    let queued = |id: &EventId| ix.events.get(id).is_some_and(|m| m.event().queue);
+    let mut places = HashSet::new();
+    for e in &snap.entries {
+        if !queued(&e.event) {
+            problems.push(format!(
+                "queue entry of {} names event {}, which is missing or has no queue",
+                e.user, e.event
+            ));
+        }
+        if !ix.users.contains(&e.user) {
+            problems.push(format!(
+                "queue entry of event {} has an unknown user {}",
+                e.event, e.user
+            ));
+        }
+        if let Some(place) = e.place {
+            if !places.insert((e.event, place)) {
+                problems.push(format!(
+                    "place {place} of event {}'s line is given twice",
+                    e.event
+                ));
+            }
+        }
+    }
+    for d in &snap.draws {
+        if !queued(&d.event) {
+            problems.push(format!(
+                "a draw names event {}, which is missing or has no queue",
+                d.event
+            ));
+        }
+    }
 }
 
 /// The event's organiser exists, and each of its seats is a ticket of it

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::line::{Draw, Entry};
 use crate::domain::{Event, Order, Payment, SessionId, Ticket, Timestamp, User};
 use crate::storage::{
     payments_by_order, OrderV2, SledStore, Snapshot, StorageError, Store as _, Write as Change,
@@ -37,13 +38,16 @@ enum Line<O = Order> {
     Order(O),
     Payment(Payment),
     Revoked((SessionId, Timestamp)),
+    Entry(Entry),
+    Draw(Draw),
 }
 
 const FORMAT: &str = "ticketing-export";
 /// The export format this build writes: version 2 has the tickets' (and the
 /// order snapshots') `event_id` and `seat`; version 3 has events and orders
-/// of several `tickets` with their creation time, cancel reason and payment.
-const VERSION: u32 = 3;
+/// of several `tickets` with their creation time, cancel reason and payment;
+/// version 4 has the waiting rooms' entries and draws.
+const VERSION: u32 = 4;
 /// The oldest export format `import` still reads: a version 1 file lacks
 /// `event_id` and `seat`, which then read as none; the one-ticket orders of
 /// versions 1 and 2 are upgraded as a data directory's are.
@@ -84,14 +88,16 @@ pub struct Counts {
     pub payments: usize,
     /// Events.
     pub events: usize,
+    /// Waiting-room entries.
+    pub entries: usize,
 }
 
 impl std::fmt::Display for Counts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} users, {} tickets, {} orders, {} payments, {} events",
-            self.users, self.tickets, self.orders, self.payments, self.events
+            "{} users, {} tickets, {} orders, {} payments, {} events, {} queue entries",
+            self.users, self.tickets, self.orders, self.payments, self.events, self.entries
         )
     }
 }
@@ -134,7 +140,9 @@ fn export_open(storage: SledStore, out: &mut impl Write) -> Result<Counts, Maint
         .chain(snap.tickets.iter().cloned().map(Line::Ticket))
         .chain(snap.orders.iter().cloned().map(Line::Order))
         .chain(snap.payments.iter().cloned().map(Line::Payment))
-        .chain(snap.revoked.iter().copied().map(Line::Revoked));
+        .chain(snap.revoked.iter().copied().map(Line::Revoked))
+        .chain(snap.entries.iter().cloned().map(Line::Entry))
+        .chain(snap.draws.iter().cloned().map(Line::Draw));
     for line in lines {
         writeln!(out, "{}", serde_json::to_string(&line).map_err(io)?)?;
     }
@@ -154,6 +162,7 @@ fn counts(snap: &Snapshot) -> Counts {
         orders: snap.orders.len(),
         payments: snap.payments.len(),
         events: snap.events.len(),
+        entries: snap.entries.len(),
     }
 }
 
@@ -195,7 +204,10 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
     std::fs::create_dir_all(data)?;
     let storage = SledStore::open(data)?;
     let existing = storage.load_blocking()?;
-    if counts(&existing) != Counts::default() || !existing.revoked.is_empty() {
+    if counts(&existing) != Counts::default()
+        || !existing.revoked.is_empty()
+        || !existing.draws.is_empty()
+    {
         return Err(MaintenanceError::NotEmpty);
     }
     let writes: Vec<Change> = snap
@@ -212,6 +224,8 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
                 .iter()
                 .map(|(s, e)| Change::RevokeSession(*s, *e)),
         )
+        .chain(snap.entries.iter().cloned().map(Change::Entry))
+        .chain(snap.draws.iter().cloned().map(Change::Draw))
         .collect();
     for chunk in writes.chunks(10_000) {
         storage.import(chunk)?;
@@ -244,6 +258,8 @@ fn read_records<O: DeserializeOwned>(
             Line::Order(o) => orders.push(o),
             Line::Payment(p) => snap.payments.push(p),
             Line::Revoked(r) => snap.revoked.push(r),
+            Line::Entry(e) => snap.entries.push(e),
+            Line::Draw(d) => snap.draws.push(d),
         }
     }
     Ok(orders)

@@ -20,6 +20,7 @@ mod openapi;
 mod orders;
 mod payments;
 mod persistence;
+mod queue;
 mod rate_limits;
 mod seats;
 mod tickets;

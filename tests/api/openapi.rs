@@ -32,6 +32,9 @@ const ANSWERED: &[(&str, &str)] = &[
     ("delete", "/api/events/{id}"),
     ("get", "/api/events/{id}/seats"),
     ("get", "/api/events/{id}/live"),
+    ("post", "/api/events/{id}/queue"),
+    ("get", "/api/events/{id}/queue"),
+    ("get", "/api/events/{id}/queue/live"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/api/openapi.json"),
@@ -592,7 +595,18 @@ async fn routes_that_need_a_session_declare_how_to_present_it() {
         );
         let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = (*method != "get").then(|| json!({}));
-        let r = app.call(m, &concrete, Auth::None, body).await;
+        let r = if path.ends_with("/queue/live") {
+            // Answered only as an upgrade (a plain GET is no route).
+            let rb = app
+                .request(m, &concrete, Auth::None)
+                .header("connection", "upgrade")
+                .header("upgrade", "websocket")
+                .header("sec-websocket-version", "13")
+                .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+            app.send(format!("upgrade {concrete}"), rb).await
+        } else {
+            app.call(m, &concrete, Auth::None, body).await
+        };
         let declared: Vec<Value> = doc["paths"][path][method]["security"]
             .as_array()
             .cloned()
@@ -730,4 +744,31 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
     r.error(400, None, None);
     assert!(r.text.contains("duplicate field `title`"), "{}", r.text);
     assert!(app.all_tickets().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_queue_entry_matches_its_schema_waiting_and_admitted() {
+    let app = spawn_app_on_manual_clock(HOLD_SECS, |s| s.queue.active_buyers = 1).await;
+    let doc = document(&app).await;
+    let org = app.signup().await;
+    let eid = crate::queue::queued_event(&app, &org, 3).await;
+    let (ann, bob) = (app.signup().await, app.signup().await);
+    let path = "/api/events/{id}/queue";
+    let early = crate::queue::join(&app, &ann, &eid).await;
+    check(&doc, "post", path, 200, &early);
+    crate::queue::open_sale(&app);
+    let admitted = crate::queue::entry_becomes(&app, &ann, &eid, "admitted").await;
+    check(&doc, "get", path, 200, &admitted);
+    check(
+        &doc,
+        "get",
+        path,
+        200,
+        &crate::queue::join(&app, &bob, &eid).await,
+    );
+    let refused = app
+        .get(path.replace("{id}", &eid).as_str(), Auth::None)
+        .await
+        .json(401);
+    check(&doc, "get", path, 401, &refused);
 }
