@@ -142,6 +142,15 @@ impl Line {
             line.index(&e);
             line.entries.insert(e.user, e);
         }
+        // The admissions of the last minute, for the ETA, from when each
+        // admitted entry was admitted.
+        let mut admitted: Vec<Timestamp> = line
+            .entries
+            .values()
+            .filter_map(|e| e.admitted_at)
+            .collect();
+        admitted.sort_unstable();
+        line.recent = admitted.into();
         line
     }
 

@@ -45,7 +45,7 @@ impl Watch {
 
 /// The contract's view of `entry` in `line` at `now`.
 fn view(line: &Line, entry: &Entry, lines: &Lines, now: Timestamp) -> QueueEntryView {
-    let admitted = entry.status == EntryStatus::Admitted && entry.order.is_none();
+    let admitted = entry.status == EntryStatus::Admitted;
     QueueEntryView {
         event_id: entry.event.to_string(),
         status: entry.status.as_str(),
