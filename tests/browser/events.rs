@@ -436,3 +436,70 @@ async fn several_expire(env: &Env) -> TestResult {
     eprintln!("expiry: order page listed {listed} seats; B saw {seen}");
     Ok(())
 }
+
+// ------------------------------------------------------------ layout shift
+
+/// The layout shifts recorded since the page loaded (buffered entries) and
+/// the elements that moved.
+const SHIFTS: &str = "const done = arguments[arguments.length - 1];
+    const entries = [];
+    new PerformanceObserver((list) => entries.push(...list.getEntries()))
+      .observe({ type: 'layout-shift', buffered: true });
+    setTimeout(() => done({
+      total: entries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0),
+      moved: entries.flatMap((e) => (e.sources || []).map((s) =>
+        s.node ? (s.node.className?.baseVal ?? s.node.className ?? s.node.nodeName) + '' : '?')),
+    }), 300);";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_page_does_not_shift_on_load() {
+    let env = Env::start("event_page_does_not_shift_on_load", 900, &["visitor"]).await;
+    let outcome = guarded(no_shift(&env)).await;
+    env.finish(outcome).await;
+}
+
+async fn no_shift(env: &Env) -> TestResult {
+    let visitor = env.browser("visitor");
+    let organiser = env.api.sign_up("organiser@example.com").await?;
+    // On a phone-sized window the summary follows the map: a map that took
+    // its size only when its seats arrived would push it down.
+    visitor.client().set_window_size(480, 900).await?;
+    let rows: Vec<Value> = ('A'..='F')
+        .map(|label| json!({ "label": label.to_string(), "seats": 12 }))
+        .collect();
+    let body = json!({
+        "name": "Harbour festival",
+        "startsAt": "2099-07-01T18:00:00Z",
+        "sections": [
+            { "name": "Stalls", "price": "30", "rows": rows },
+            { "name": "Floor", "price": "15", "capacity": 50 },
+        ],
+    });
+    let created = env
+        .api
+        .expect(
+            reqwest::Method::POST,
+            "/events",
+            Some(&organiser.token),
+            Some(body),
+            201,
+        )
+        .await?;
+    let event = created["id"].as_str().unwrap_or_default().to_string();
+    open_map(visitor, &event).await?;
+    // A fresh load of the page itself: the map is drawn at its size before
+    // the live snapshot colours it.
+    visitor.client().refresh().await?;
+    open_map(visitor, &event).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = visitor.js_async(SHIFTS, vec![]).await?;
+    let total = m["total"].as_f64().unwrap_or(f64::MAX);
+    visitor.shot("01-loaded").await?;
+    ensure!(
+        total < 0.01,
+        "layout shift {total} on load (moved: {})",
+        m["moved"]
+    );
+    eprintln!("event page: {m}");
+    Ok(())
+}
