@@ -91,7 +91,7 @@ export async function eventDetail({ view, app, params: [id], signal }) {
   signal.addEventListener('abort', () => feed.stop());
 
   const map = new SeatMap(event, { onToggle: toggle });
-  const liveText = h('span', { class: 'muted', testid: 'map-live', role: 'status' }, 'Connecting…');
+  const liveText = h('span', { class: 'muted map-live', testid: 'map-live', role: 'status' }, 'Connecting…');
   const standing = new Map();
   const mapBox = h('div', { class: 'seat-map-box', testid: 'seat-map', dataset: { ready: 'false', live: 'reconnecting' } });
   for (const section of event.sections || []) {
