@@ -238,19 +238,23 @@ impl SeatOrders {
         if taken.is_empty() && failed.is_none() {
             return Ok(held);
         }
-        self.settle(Some(order_id), held.iter().map(|s| (s.ticket.id, None)))
-            .await;
+        self.settle(Some(order_id), held.iter().map(|s| (s.ticket.id, None)));
         Err(failed.map_or(Refused::Taken(taken), Refused::Failed))
     }
 
     /// Ends the tentative holds of `order_id` (if any) on each seat, each
-    /// taking its new committed state if it has one.
-    async fn settle(
+    /// taking its new committed state if it has one. Told, not awaited: a
+    /// seat's mailbox is first in, first out, so any later message to it
+    /// finds the seat settled; a seat whose actor is not running starts
+    /// from the read model, already up to date.
+    fn settle(
         &self,
         order_id: Option<OrderId>,
         seats: impl Iterator<Item = (TicketId, Option<TicketState>)>,
     ) {
-        join_all(seats.map(|(id, state)| self.router.send(id, Settle { order_id, state }))).await;
+        for (id, state) in seats {
+            self.router.tell_running(id, Settle { order_id, state });
+        }
     }
 
     /// Stores the new order of the held `seats` with them, then publishes
@@ -269,8 +273,7 @@ impl SeatOrders {
         let changes = match seat_order::reserve(&mut seats, order_id, buyer, now, window) {
             Ok(changes) => changes,
             Err(e) => {
-                self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)))
-                    .await;
+                self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)));
                 return Err(e.into());
             }
         };
@@ -282,8 +285,7 @@ impl SeatOrders {
             .chain(changes.orders.iter().cloned().map(Write::Order))
             .collect();
         if let Err(e) = self.core.storage.commit(writes).await {
-            self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)))
-                .await;
+            self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)));
             return Err(e.into());
         }
         self.core
@@ -292,8 +294,7 @@ impl SeatOrders {
         self.settle(
             Some(order_id),
             seats.into_iter().map(|s| (s.ticket.id, Some(s))),
-        )
-        .await;
+        );
         let order = changes.orders.into_iter().next().expect("the new order");
         self.arm(order.id, order.expires_at);
         Ok(order)

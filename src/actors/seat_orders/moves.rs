@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::SeatOrders;
-use crate::actors::ticket::Settle;
 use crate::actors::CommandError;
 use crate::domain::{
     seat_order, CancelReason, Changes, DomainError, Order, OrderId, Payment, PaymentId, PaymentRef,
@@ -102,16 +101,7 @@ impl SeatOrders {
         self.core
             .read_model
             .put_seats(event, &changes.tickets, &changes.orders);
-        for seat in seats {
-            let id = seat.ticket.id;
-            self.router.tell_running(
-                id,
-                Settle {
-                    order_id: None,
-                    state: Some(seat),
-                },
-            );
-        }
+        self.settle(None, seats.into_iter().map(|s| (s.ticket.id, Some(s))));
         Ok(())
     }
 
