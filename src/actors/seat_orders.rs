@@ -97,9 +97,15 @@ impl SeatOrders {
     async fn detached<T: Send + 'static>(
         work: impl std::future::Future<Output = Result<T, CommandError>> + Send + 'static,
     ) -> Result<T, CommandError> {
-        tokio::spawn(work)
-            .await
-            .map_err(|_| CommandError::ShuttingDown)?
+        // On a worker arbiter the task must stay in its local set: a plain
+        // `tokio::spawn` there runs outside it, where starting a ticket
+        // actor panics.
+        let task = if super::router::on_worker_thread() {
+            tokio::task::spawn_local(work)
+        } else {
+            tokio::spawn(work)
+        };
+        task.await.map_err(|_| CommandError::ShuttingDown)?
     }
 
     /// `buyer` orders seats of an event, all held in one write or none.
