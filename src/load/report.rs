@@ -94,7 +94,7 @@ pub(super) fn finish(
             obj.insert(k.clone(), v.clone());
         }
         for (name, r) in &report.rates {
-            let ratio = baseline_rps.map(|b| round(r / b.max(1e-9) * 1000.0) / 1000.0);
+            let ratio = baseline_rps.map(|b| (r / b.max(1e-9) * 1000.0).round() / 1000.0);
             obj.insert(format!("{name}_ratio"), json!(ratio));
         }
         println!("{}", Value::Object(obj));
