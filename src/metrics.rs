@@ -127,6 +127,10 @@ pub fn route_label(path: &str) -> &'static str {
         [Some("api"), Some("orders"), None, _] => "/api/orders",
         [Some("api"), Some("orders"), Some(_), None] => "/api/orders/:id",
         [Some("api"), Some("payments"), None, _] => "/api/payments",
+        [Some("api"), Some("events"), None, _] => "/api/events",
+        [Some("api"), Some("events"), Some(_), None] => "/api/events/:id",
+        [Some("api"), Some("events"), Some(_), Some("seats")] => "/api/events/:id/seats",
+        [Some("api"), Some("events"), Some(_), Some("live")] => "/api/events/:id/live",
         [Some("api"), ..] => "/api/other",
         _ => "/ui",
     }
@@ -135,6 +139,23 @@ pub fn route_label(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_routes_collapse_ids() {
+        assert_eq!(route_label("/api/events"), "/api/events");
+        assert_eq!(
+            route_label("/api/events/0123456789abcdef"),
+            "/api/events/:id"
+        );
+        assert_eq!(
+            route_label("/api/events/0123456789abcdef/seats"),
+            "/api/events/:id/seats"
+        );
+        assert_eq!(
+            route_label("/api/events/0123456789abcdef/live"),
+            "/api/events/:id/live"
+        );
+    }
 
     #[test]
     fn routes_collapse_ids() {

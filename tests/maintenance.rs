@@ -1,12 +1,20 @@
 //! `ticketing export`, `import` and `check`: a backup round trip through the
 //! binary, into a fresh directory, serves the same data; `check` passes on
-//! it; import refuses a damaged backup and a non-empty directory.
+//! it; import refuses a damaged backup and a non-empty directory; events
+//! round-trip; `check` finds events, seats and orders of several seats that
+//! do not agree, in records written straight into a directory.
 
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::{json, Value};
 use ticketing::config::Settings;
+use ticketing::domain::{
+    Email, Event, EventDate, EventId, Layout, Order, OrderId, OrderStatus, Price, Row, SeatMap,
+    SeatPosition, SeatState, Section, Ticket, TicketId, TicketStatus, Timestamp, Title, User,
+    UserId,
+};
+use ticketing::storage::{SledStore, Store as _, Write as Change};
 use ticketing::App;
 
 fn ticketing(data: &Path, args: &[&str]) -> (bool, String, String) {
@@ -282,18 +290,25 @@ async fn seats_and_events_survive_import_and_export_and_are_served() {
     let user = records(&file).remove(0);
     let uid = user["record"]["id"].as_u64().unwrap();
 
-    let seated = json!({"section": "Stalls", "row": "A", "number": 12});
+    // Event 7: row A of the stalls has one seat (ticket 100), the floor one
+    // standing place (ticket 101).
+    let event = json!({"kind": "event", "record": {"id": 7, "name": "Gala", "venue": "Hall", "starts_at": 1_900_000_000_000i64, "on_sale_at": null, "organizer": uid, "queue": false, "sections": [
+        {"name": "Stalls", "price": 2500, "layout": {"Rows": [{"label": "A", "seats": 1}]}},
+        {"name": "Floor", "price": 2500, "layout": {"Standing": 1}}
+    ], "first_seat": 100, "created_at": 0}});
+    let seated = json!({"section": "Stalls", "row": "A", "number": 1});
     let standing = json!({"section": "Floor", "row": null, "number": null});
     let ticket = |id: u64, seat: &Value, version: u64| json!({"kind": "ticket", "record": {"id": id, "title": "Gala", "price": 2500, "date": null, "seller": uid, "version": version, "status": "Available", "order_id": null, "event_id": 7, "seat": seat}});
-    let order = json!({"kind": "order", "record": {"id": 102, "buyer": uid, "ticket": {"id": 101, "title": "Gala", "price": 2500, "date": null, "version": 1, "event_id": 7, "seat": standing}, "status": "Cancelled", "expires_at": 0, "version": 1}});
+    let order = json!({"kind": "order", "record": {"id": 102, "buyer": uid, "tickets": [{"id": 101, "title": "Gala", "price": 2500, "date": null, "version": 1, "event_id": 7, "seat": standing}], "status": "Cancelled", "expires_at": 0, "version": 1, "created_at": 0, "cancel_reason": "Buyer", "payment": null}});
     let wanted = vec![
         user,
+        event,
         ticket(100, &seated, 0),
         ticket(101, &standing, 2),
         order,
     ];
     let header =
-        json!({"format": "ticketing-export", "version": 2, "exported_at": "2026-01-01T00:00:00Z"});
+        json!({"format": "ticketing-export", "version": 3, "exported_at": "2026-01-01T00:00:00Z"});
     let text: String = std::iter::once(&header)
         .chain(&wanted)
         .map(|l| format!("{l}\n"))
@@ -363,4 +378,243 @@ async fn seats_and_events_survive_import_and_export_and_are_served() {
         (&json!("0000000000000007"), &standing)
     );
     app.shutdown().await;
+}
+
+/// A small consistent store: a user, event 10 of three seats (tickets 11
+/// and 12 in row A of the stalls, 13 a standing place on the floor) and
+/// order 20 holding seats 11 and 12. Records as the server writes them.
+struct Seats {
+    user: User,
+    event: Event,
+    tickets: Vec<Ticket>,
+    orders: Vec<Order>,
+}
+
+impl Seats {
+    fn new() -> Self {
+        let user = User {
+            id: UserId(1),
+            email: Email::parse("organiser@example.com").unwrap(),
+            password_hash: "x".into(),
+            created_at: Timestamp(0),
+        };
+        let price = Price::from_cents(2500).unwrap();
+        let event = Event {
+            id: EventId(10),
+            name: Title::parse("Gala").unwrap(),
+            venue: None,
+            starts_at: Timestamp(1_900_000_000_000),
+            on_sale_at: None,
+            organizer: user.id,
+            queue: false,
+            sections: vec![
+                Section {
+                    name: "Stalls".into(),
+                    price,
+                    layout: Layout::Rows(vec![Row {
+                        label: "A".into(),
+                        seats: 2,
+                    }]),
+                },
+                Section {
+                    name: "Floor".into(),
+                    price,
+                    layout: Layout::Standing(1),
+                },
+            ],
+            first_seat: TicketId(11),
+            created_at: Timestamp(0),
+        };
+        let map = SeatMap::new(event.clone());
+        let held = SeatState {
+            version: 1,
+            status: TicketStatus::Reserved,
+            order_id: Some(OrderId(20)),
+        };
+        let tickets = vec![
+            map.ticket(0, held),
+            map.ticket(1, held),
+            map.ticket(2, SeatState::FRESH),
+        ];
+        let order = Order {
+            id: OrderId(20),
+            buyer: user.id,
+            tickets: vec![tickets[0].snapshot(), tickets[1].snapshot()],
+            status: OrderStatus::Created,
+            expires_at: Timestamp(i64::MAX / 2),
+            version: 0,
+            created_at: Timestamp(0),
+            cancel_reason: None,
+            payment: None,
+        };
+        Seats {
+            user,
+            event,
+            tickets,
+            orders: vec![order],
+        }
+    }
+
+    /// Writes the records straight into a new data directory (past
+    /// `import`'s own check) and runs `ticketing check` on it: (passed,
+    /// what it printed).
+    fn check(&self) -> (bool, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let writes: Vec<Change> = [
+            Change::User(self.user.clone()),
+            Change::Event(self.event.clone()),
+        ]
+        .into_iter()
+        .chain(self.tickets.iter().cloned().map(Change::Ticket))
+        .chain(self.orders.iter().cloned().map(Change::Order))
+        .collect();
+        store.import(&writes).unwrap();
+        store.close().unwrap();
+        drop(store);
+        let (ok, out, err) = ticketing(dir.path(), &["check"]);
+        (ok, format!("{out}{err}"))
+    }
+
+    fn ticket(&mut self, id: u64) -> &mut Ticket {
+        self.tickets.iter_mut().find(|t| t.id.0 == id).unwrap()
+    }
+}
+
+/// `seats` fails `check`, saying `problem`.
+fn fails_check(seats: &Seats, problem: &str) {
+    let (ok, said) = seats.check();
+    assert!(!ok, "check passed a store where {problem}:\n{said}");
+    assert!(said.contains(problem), "{said}");
+}
+
+#[test]
+fn check_passes_a_consistent_event_and_order_of_several_seats() {
+    let (ok, said) = Seats::new().check();
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("1 users, 3 tickets, 1 orders, 0 payments, 1 events"),
+        "{said}"
+    );
+}
+
+#[test]
+fn check_finds_an_event_seat_missing_or_out_of_place() {
+    let mut seats = Seats::new();
+    seats.tickets.retain(|t| t.id.0 != 13);
+    fails_check(
+        &seats,
+        "event 000000000000000a: 1 of its 3 seats are wrong, first: its seat 000000000000000d is missing",
+    );
+
+    let mut seats = Seats::new();
+    seats.ticket(13).seat = Some(SeatPosition {
+        section: "Stalls".into(),
+        row: Some("A".into()),
+        number: Some(3),
+    });
+    fails_check(&seats, "its seat 000000000000000d is at");
+
+    let mut seats = Seats::new();
+    seats.ticket(13).event_id = None;
+    fails_check(&seats, "its seat 000000000000000d claims event None");
+}
+
+#[test]
+fn check_finds_a_ticket_that_claims_a_missing_event_or_a_seat_it_is_not() {
+    let mut seats = Seats::new();
+    let mut stray = seats.ticket(13).clone();
+    stray.id = TicketId(30);
+    stray.event_id = Some(EventId(99));
+    seats.tickets.push(stray.clone());
+    fails_check(
+        &seats,
+        "ticket 000000000000001e claims a missing event 0000000000000063",
+    );
+
+    let mut seats = Seats::new();
+    stray.event_id = Some(EventId(10));
+    seats.tickets.push(stray);
+    fails_check(
+        &seats,
+        "ticket 000000000000001e claims event 000000000000000a but is not one of its seats",
+    );
+}
+
+#[test]
+fn check_finds_a_seat_of_a_live_order_that_does_not_point_back_or_is_in_two() {
+    let mut seats = Seats::new();
+    let t = seats.ticket(12);
+    t.order_id = None;
+    t.status = TicketStatus::Available;
+    fails_check(
+        &seats,
+        "ticket 000000000000000c does not point at its live order 0000000000000014",
+    );
+
+    let mut seats = Seats::new();
+    let mut second = seats.orders[0].clone();
+    second.id = OrderId(21);
+    second.tickets.remove(0);
+    seats.orders.push(second);
+    fails_check(&seats, "ticket 000000000000000c has 2 live orders");
+}
+
+#[test]
+fn check_finds_an_order_of_several_seats_beyond_one_event() {
+    let mut seats = Seats::new();
+    // Order 20 holds seat 11 and ticket 30, which is no event's seat.
+    let mut other = Ticket::new(
+        TicketId(30),
+        seats.user.id,
+        Title::parse("Other").unwrap(),
+        Price::from_cents(100).unwrap(),
+        EventDate(None),
+    );
+    other.status = TicketStatus::Reserved;
+    other.order_id = Some(OrderId(20));
+    other.version = 1;
+    seats.orders[0].tickets[1] = other.snapshot();
+    seats.tickets.push(other);
+    let t = seats.ticket(12);
+    t.order_id = None;
+    t.status = TicketStatus::Available;
+    fails_check(
+        &seats,
+        "order 0000000000000014 of 2 seats is not within one event",
+    );
+}
+
+#[test]
+fn an_export_of_version_2_imports_its_orders_as_orders_of_one_ticket_with_their_payment() {
+    let dir = tempfile::tempdir().unwrap();
+    let order_id: u64 = (1_700_000_000_000 << 20) + 5;
+    let seller = json!({"kind": "user", "record": {"id": 1, "email": "a@example.com", "password_hash": "x", "created_at": 0}});
+    let ticket = json!({"kind": "ticket", "record": {"id": 2, "title": "T", "price": 100, "date": null, "seller": 1, "version": 2, "status": "Sold", "order_id": order_id, "event_id": null, "seat": null}});
+    let snapshot = json!({"id": 2, "title": "T", "price": 100, "date": null, "version": 2, "event_id": null, "seat": null});
+    let order = json!({"kind": "order", "record": {"id": order_id, "buyer": 1, "ticket": snapshot, "status": "Complete", "expires_at": 0, "version": 1}});
+    // The payment comes after its order, as exports write them.
+    let payment = json!({"kind": "payment", "record": {"id": order_id + 1, "order_id": order_id, "charge_id": "ch_1", "amount": 100, "created_at": 1_700_000_000_500i64}});
+    let header =
+        json!({"format": "ticketing-export", "version": 2, "exported_at": "2026-01-01T00:00:00Z"});
+    let text: String = [&header, &seller, &ticket, &order, &payment]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let backup = dir.path().join("v2.jsonl");
+    std::fs::write(&backup, text).unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, err) = ticketing(&data, &["import", backup.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let again = dir.path().join("again.jsonl");
+    let (ok, _, err) = ticketing(&data, &["export", again.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let lines = records(&again);
+    let orders: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "order").collect();
+    assert_eq!(
+        orders,
+        [
+            &json!({"kind": "order", "record": {"id": order_id, "buyer": 1, "tickets": [snapshot], "status": "Complete", "expires_at": 0, "version": 1, "created_at": 1_700_000_000_000i64, "cancel_reason": null, "payment": {"id": order_id + 1, "paid_at": 1_700_000_000_500i64}}})
+        ]
+    );
 }

@@ -28,13 +28,6 @@ pub fn mark_worker_thread() {
     WORKER.with(|w| w.set(true));
 }
 
-/// Whether the calling thread is a worker arbiter (see
-/// [`mark_worker_thread`]): work spawned from it must stay on its local set,
-/// where ticket actors can start.
-pub fn on_worker_thread() -> bool {
-    WORKER.with(Cell::get)
-}
-
 /// `TicketId -> Addr` of the running ticket actors.
 #[derive(Default)]
 pub struct Registry {
@@ -112,7 +105,7 @@ impl TicketRouter {
             .ticket_state(id)
             .ok_or(CommandError::NotFound)?;
         let actor = TicketActor::new(state, self.core.clone(), self.registry.clone());
-        let addr = if on_worker_thread() {
+        let addr = if WORKER.with(Cell::get) {
             // Here, with the request that needs it: no thread hop per command.
             actor.start()
         } else {

@@ -92,20 +92,15 @@ impl SeatOrders {
         held.len()
     }
 
-    /// Runs `work` as a task of its own, so it finishes (and releases every
-    /// tentative hold it took) even if the request that asked goes away.
-    async fn detached<T: Send + 'static>(
-        work: impl std::future::Future<Output = Result<T, CommandError>> + Send + 'static,
+    /// Runs `work` as a task of its own on this arbiter, so it finishes
+    /// (and releases every tentative hold it took) even if the request that
+    /// asked goes away.
+    async fn detached<T: 'static>(
+        work: impl std::future::Future<Output = Result<T, CommandError>> + 'static,
     ) -> Result<T, CommandError> {
-        // On a worker arbiter the task must stay in its local set: a plain
-        // `tokio::spawn` there runs outside it, where starting a ticket
-        // actor panics.
-        let task = if super::router::on_worker_thread() {
-            tokio::task::spawn_local(work)
-        } else {
-            tokio::spawn(work)
-        };
-        task.await.map_err(|_| CommandError::ShuttingDown)?
+        actix::spawn(work)
+            .await
+            .map_err(|_| CommandError::ShuttingDown)?
     }
 
     /// `buyer` orders seats of an event, all held in one write or none.

@@ -1,10 +1,13 @@
 //! The HTTP layer's one error enum, and the only place errors become status
 //! codes and the contract's `{"errors": [{"message", "field"}]}` body.
 
+use std::borrow::Cow;
+
 use crate::views::{ErrorBody, ErrorItem};
 use warp::http::StatusCode;
 use warp::Reply;
 
+use super::request::BodyLimit;
 use crate::actors::CommandError;
 use crate::domain::DomainError;
 use crate::payments::PaymentError;
@@ -13,9 +16,10 @@ use crate::storage::StorageError;
 /// Why a request failed, as the client will see it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400 with one entry per invalid field.
+    /// 400 with one entry per invalid field: the field's name, or its path
+    /// inside the body (`sections[2].price`), and the message.
     #[error("invalid input")]
-    Invalid(Vec<(&'static str, String)>),
+    Invalid(Vec<(Cow<'static, str>, String)>),
     /// 400: a rule of the domain, or malformed input without a field.
     #[error("{0}")]
     BadRequest(String),
@@ -39,9 +43,9 @@ pub enum ApiError {
     /// it in to hold the connection, or one too slow to serve).
     #[error("Request body did not arrive in time")]
     RequestTimeout,
-    /// 413: body over the limit.
-    #[error("Request body is larger than 64 KiB")]
-    PayloadTooLarge,
+    /// 413: body over the route's limit.
+    #[error("Request body is larger than {}", .0.label)]
+    PayloadTooLarge(BodyLimit),
     /// 415: a body that is not JSON.
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
@@ -64,8 +68,8 @@ pub enum ApiError {
 
 impl ApiError {
     /// A 400 for one field.
-    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Invalid(vec![(field, message.into())])
+    pub fn field(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![(field.into(), message.into())])
     }
 
     fn status(&self) -> StatusCode {
@@ -76,7 +80,7 @@ impl ApiError {
             ApiError::CrossOrigin | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable | ApiError::Busy | ApiError::GatewayUnavailable => {
@@ -107,7 +111,7 @@ impl ApiError {
         let status = self.status();
         let mut res = warp::reply::with_status(warp::reply::json(&ErrorBody { errors }), status)
             .into_response();
-        if let ApiError::PayloadTooLarge | ApiError::RequestTimeout = self {
+        if let ApiError::PayloadTooLarge(_) | ApiError::RequestTimeout = self {
             // The unread body is still in the connection: close it (HTTP/2
             // drops the header and resets just that stream).
             res.headers_mut()

@@ -1,8 +1,11 @@
-//! WebSocket `GET /api/tickets/live`: a snapshot on connect, then every
-//! committed change in commit order. A subscriber that falls behind the hub's
-//! bound gets a fresh snapshot; one that stops reading (a message not sent
-//! within `SEND_TIMEOUT`) or stops answering pings is dropped. Inbound
-//! messages are capped small and otherwise ignored.
+//! WebSockets `GET /api/tickets/live` and `GET /api/events/:id/live`: a
+//! snapshot on connect, then every committed change in commit order. A
+//! subscriber that falls behind the hub's bound gets a fresh snapshot; one
+//! that stops reading (a message not sent within `SEND_TIMEOUT`) or stops
+//! answering pings is dropped. Inbound messages are capped small and
+//! otherwise ignored. An event's feed ends when the event is deleted: the
+//! hub sends `{"type":"deleted"}` and closes the topic, and the session
+//! closes once it has delivered everything.
 //!
 //! The upgrade is done here with tokio-tungstenite rather than warp's `ws()`
 //! so each socket gets small buffers (tungstenite's default 128 KiB read
@@ -33,9 +36,14 @@ use super::error::ApiError;
 use super::slots::Slot;
 use crate::actors::live::{Snapshot, Subscription, Topic};
 use crate::actors::Live;
+use crate::domain::EventId;
 
-/// The path of the live feed.
+/// The path of the tickets' live feed.
 pub const PATH: &str = "/api/tickets/live";
+/// What an event's feed says when the event is gone: sent by the session
+/// itself when it finds the event gone on a resynchronisation (it may have
+/// missed the hub's own).
+const EVENT_DELETED: &str = r#"{"type":"deleted"}"#;
 /// Largest inbound message a client may send.
 pub const MAX_INBOUND: usize = 4 * 1024;
 /// How often an idle session is pinged: every third of the connection idle
@@ -50,15 +58,43 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// largest frame it ever held, so this is also what each session keeps.
 const FRAGMENT: usize = 16 * 1024;
 
-/// Whether `req` asks to upgrade the live feed to a WebSocket.
-pub fn is_upgrade(req: &Request<Incoming>) -> bool {
-    req.uri().path() == PATH
-        && req.method() == Method::GET
+/// Which feed a live path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// `/api/tickets/live`.
+    Tickets,
+    /// `/api/events/:id/live`; `None` when the id cannot be one.
+    Event(Option<EventId>),
+}
+
+impl Feed {
+    /// The feed at `path`, if it is a live path.
+    fn of(path: &str) -> Option<Self> {
+        if path == PATH {
+            return Some(Feed::Tickets);
+        }
+        let id = path.strip_prefix("/api/events/")?.strip_suffix("/live")?;
+        (!id.contains('/')).then(|| Feed::Event(id.parse().ok()))
+    }
+}
+
+/// A fresh subscription to `topic`; `None` when it is an event that is gone.
+fn resubscribe(live: &Live, topic: Topic) -> Option<Subscription> {
+    match topic {
+        Topic::Tickets => Some(live.subscribe(topic)),
+        Topic::Event(id) => live.subscribe_event(id),
+    }
+}
+
+/// The feed `req` asks to upgrade to a WebSocket, if it does.
+pub fn upgrade_feed(req: &Request<Incoming>) -> Option<Feed> {
+    let upgrade = req.method() == Method::GET
         && req
             .headers()
             .get("upgrade")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    upgrade.then(|| Feed::of(req.uri().path())).flatten()
 }
 
 fn socket_config() -> WebSocketConfig {
@@ -71,8 +107,9 @@ fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_INBOUND))
 }
 
-/// Answers the upgrade (101) and runs the session once the connection is
-/// handed over. `slot` is the connection's, held until the session ends.
+/// Answers the upgrade of the tickets' feed (101) and runs its session once
+/// the connection is handed over. `slot` is the connection's, held until
+/// the session ends.
 #[utoipa::path(get, path = "/api/tickets/live", tag = "tickets", operation_id = "liveTickets",
     description = "WebSocket. On connect: `{\"type\":\"snapshot\",\"tickets\":[Ticket]}`; then every committed change as `{\"type\":\"ticket\",\"ticket\":Ticket}` and deletions as `{\"type\":\"deleted\",\"id\":...}`, in commit order. A client that falls behind gets a fresh snapshot.",
     responses(
@@ -80,9 +117,52 @@ fn socket_config() -> WebSocketConfig {
         (status = 400, description = "An upgrade without Sec-WebSocket-Key or version 13", body = crate::views::ErrorBody),
         (status = 404, description = "Not an upgrade (no `Upgrade: websocket`): no such route", body = crate::views::ErrorBody)
     ))]
-pub fn accept(
+pub fn tickets(
+    req: Request<Incoming>,
+    live: Live,
+    slot: Arc<Slot>,
+    ping_every: Duration,
+) -> warp::reply::Response {
+    let subscription = live.subscribe(Topic::Tickets);
+    accept(req, live, (Topic::Tickets, subscription), slot, ping_every)
+}
+
+/// Answers the upgrade of event `id`'s seat map (101, or 404 before any
+/// upgrade for an id that cannot be one or an event that does not exist)
+/// and runs its session once the connection is handed over.
+#[utoipa::path(get, path = "/api/events/{id}/live", tag = "events", operation_id = "liveEvent",
+    description = "WebSocket. On connect: `{\"type\":\"snapshot\",\"event\":Event,\"seats\":[Ticket]}` (seats in map order); then every committed change as `{\"type\":\"seats\",\"seats\":[Ticket]}` (all the seats of one order in one message), and `{\"type\":\"deleted\"}` when the event is deleted, after which the server closes. A client that falls behind gets a fresh snapshot.",
+    params(("id" = crate::views::Id, Path, description = "Event id (any other shape is no such event: 404)")),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "An upgrade without Sec-WebSocket-Key or version 13", body = crate::views::ErrorBody),
+        (status = 404, description = "No such event, or not an upgrade (no `Upgrade: websocket`)", body = crate::views::ErrorBody)
+    ))]
+pub fn event(
+    req: Request<Incoming>,
+    id: Option<EventId>,
+    live: Live,
+    slot: Arc<Slot>,
+    ping_every: Duration,
+) -> warp::reply::Response {
+    let Some((id, subscription)) = id.and_then(|id| Some((id, live.subscribe_event(id)?))) else {
+        return ApiError::NotFound.into_response();
+    };
+    accept(
+        req,
+        live,
+        (Topic::Event(id), subscription),
+        slot,
+        ping_every,
+    )
+}
+
+/// Answers the upgrade (101) and runs the session on `topic` from its
+/// first subscription once the connection is handed over.
+fn accept(
     mut req: Request<Incoming>,
     live: Live,
+    (topic, subscription): (Topic, Subscription),
     slot: Arc<Slot>,
     ping_every: Duration,
 ) -> warp::reply::Response {
@@ -108,7 +188,7 @@ pub fn accept(
                     Some(socket_config()),
                 )
                 .await;
-                session(socket, live, Topic::Tickets, ping_every).await;
+                session(socket, live, topic, subscription, ping_every).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
@@ -124,10 +204,16 @@ pub fn accept(
     res
 }
 
-/// Runs one live session on `topic` until the client leaves, stops reading
-/// or answering pings, or the server shuts down.
-async fn session<S>(socket: WebSocketStream<S>, live: Live, topic: Topic, ping_every: Duration)
-where
+/// Runs one live session on `topic`, from `subscription`, until the client
+/// leaves, stops reading or answering pings, the topic ends (its event
+/// deleted), or the server shuts down.
+async fn session<S>(
+    socket: WebSocketStream<S>,
+    live: Live,
+    topic: Topic,
+    subscription: Subscription,
+    ping_every: Duration,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut tx, mut rx) = socket.split();
@@ -135,7 +221,7 @@ where
     let Subscription {
         snapshot,
         mut changes,
-    } = live.subscribe(topic);
+    } = subscription;
     if !send_snapshot(&mut tx, topic, snapshot).await {
         return;
     }
@@ -150,10 +236,21 @@ where
                     Err(RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "live subscriber lagged; resynchronising");
                         metrics::counter!("live_resyncs_total").increment(1);
-                        let fresh = live.subscribe(topic);
-                        changes = fresh.changes;
-                        send_snapshot(&mut tx, topic, fresh.snapshot).await
+                        match resubscribe(&live, topic) {
+                            Some(fresh) => {
+                                changes = fresh.changes;
+                                send_snapshot(&mut tx, topic, fresh.snapshot).await
+                            }
+                            // The event went while this client lagged: it
+                            // may have missed the hub's own last word.
+                            None => {
+                                let _ = send_text(&mut tx, Bytes::from_static(EVENT_DELETED.as_bytes())).await;
+                                break;
+                            }
+                        }
                     }
+                    // The topic ended (its event deleted) and everything
+                    // sent before was delivered.
                     Err(RecvError::Closed) => break,
                 };
                 if !delivered {

@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod inputs;
 pub mod limits;
 pub mod live;
@@ -89,6 +90,15 @@ pub mod reply {
         warp::reply::with_status(warp::reply::json(body), status).into_response()
     }
 
+    /// A JSON body already encoded: the shared bytes, not a copy.
+    pub fn json_bytes(status: StatusCode, body: bytes::Bytes) -> warp::reply::Response {
+        let mut res = warp::reply::Response::new(body.into());
+        *res.status_mut() = status;
+        res.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        res
+    }
+
     /// No body.
     pub fn empty(status: StatusCode) -> warp::reply::Response {
         warp::reply::with_status(warp::reply(), status).into_response()
@@ -127,6 +137,11 @@ async fn dispatch(state: Arc<State>, mut req: ApiRequest) -> Reply {
         (&Method::GET, ["tickets", id]) => tickets::show(s, id).await,
         (&Method::PUT, ["tickets", id]) => tickets::update(s, req, id).await,
         (&Method::DELETE, ["tickets", id]) => tickets::delete(s, req, id).await,
+        (&Method::POST, ["events"]) => events::create(s, req).await,
+        (&Method::GET, ["events"]) => events::list(s, req).await,
+        (&Method::GET, ["events", id]) => events::show(s, id).await,
+        (&Method::DELETE, ["events", id]) => events::delete(s, req, id).await,
+        (&Method::GET, ["events", id, "seats"]) => events::seats(s, req, id).await,
         (&Method::POST, ["orders"]) => orders::create(s, req).await,
         (&Method::GET, ["orders"]) => orders::list(s, req).await,
         (&Method::GET, ["orders", id]) => orders::show(s, req, id).await,

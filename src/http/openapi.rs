@@ -11,11 +11,14 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::Reply as _;
 
 use super::error::ApiError;
-use super::inputs::{OrderBody, PaymentBody, SigninBody, SignupBody, TicketBody};
-use super::{orders, payments, tickets, users};
+use super::inputs::{
+    EventBody, OrderBody, PaymentBody, RowBody, SectionBody, SigninBody, SignupBody, TicketBody,
+};
+use super::{events, orders, payments, tickets, users};
 use crate::views::{
-    CurrentUser, ErrorBody, ErrorItem, Id, OrderStatusView, OrderTicketView, OrderView,
-    PaymentView, SeatView, Session, TicketStatusView, TicketView, UserView,
+    CurrentUser, ErrorBody, ErrorItem, EventView, Id, OrderStatusView, OrderTicketView, OrderView,
+    PaymentView, RowView, SeatCountsView, SeatView, SectionView, Session, TicketStatusView,
+    TicketView, UserView,
 };
 
 /// The refusals every state-changing route can answer, listed once.
@@ -57,7 +60,7 @@ pub enum BodilessWriteRefusals {
 #[openapi(
     info(
         title = "ticketing",
-        description = "Sign up, sell tickets, hold a seat for a limited time, pay, and watch seats live. Authenticate with the `session` cookie or `Authorization: Bearer <token>`."
+        description = "Sign up, sell tickets, put whole events on sale with their seat maps, hold seats for a limited time, pay, and watch seats live. Authenticate with the `session` cookie or `Authorization: Bearer <token>`."
     ),
     paths(
         users::signup,
@@ -74,7 +77,13 @@ pub enum BodilessWriteRefusals {
         orders::show,
         orders::cancel,
         payments::create,
-        super::live::accept,
+        events::create,
+        events::list,
+        events::show,
+        events::seats,
+        events::delete,
+        super::live::tickets,
+        super::live::event,
         super::health,
         super::metrics_page,
         json,
@@ -98,7 +107,14 @@ pub enum BodilessWriteRefusals {
         SigninBody,
         TicketBody,
         OrderBody,
-        PaymentBody
+        PaymentBody,
+        EventView,
+        SectionView,
+        RowView,
+        SeatCountsView,
+        EventBody,
+        SectionBody,
+        RowBody
     )),
     modifiers(&SecuritySchemes)
 )]

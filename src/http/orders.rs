@@ -1,10 +1,11 @@
-//! `/api/orders`: reserve a ticket, list and read your orders, cancel one.
+//! `/api/orders`: hold a ticket or seats of an event, list and read your
+//! orders, cancel one.
 
 use warp::http::StatusCode;
 
 use super::error::ApiError;
 use super::inputs::OrderBody;
-use super::openapi::{BodilessWriteRefusals, WriteRefusals};
+use super::openapi::BodilessWriteRefusals;
 use super::request::ApiRequest;
 use super::{reply, Reply, State};
 use crate::domain::OrderId;
@@ -15,21 +16,26 @@ fn order_id(s: &str) -> Result<OrderId, ApiError> {
     s.parse().map_err(|()| ApiError::NotFound)
 }
 
-/// POST `/api/orders` `{ticketId}` → 201 order in `created`.
+/// POST `/api/orders` `{ticketId}`, `{ticketIds}` or `{eventId, quantity,
+/// section?}` → 201 order in `created`, holding every seat asked for.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", operation_id = "createOrder",
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     request_body = OrderBody,
     responses(
         (status = 201, description = "Held until expiresAt", body = OrderView),
-        (status = 400, description = "Invalid input or a rule of the domain", body = ErrorBody),
+        (status = 400, description = "Invalid input (`TicketId must be provided` for none of the three bodies; `ticketIds`, `quantity`, `section`) or a rule of the domain (`Ticket is already reserved`, `Not enough seats available`, `Seat limit reached for this event`, `Not on sale yet`)", body = ErrorBody),
         (status = 401, description = "Not signed in, or not allowed to touch it", body = ErrorBody),
-        (status = 404, description = "No such id", body = ErrorBody),
-        WriteRefusals
+        (status = 403, description = "A queued event without a valid admission pass (`Wait for your turn in the queue`), or a cookie-authenticated request from another origin", body = ErrorBody),
+        (status = 404, description = "No such ticket or event", body = ErrorBody),
+        (status = 408, description = "Body did not arrive in time (connection closed)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 503, description = "Storage cannot take writes", body = ErrorBody)
     ))]
 pub async fn create(state: &State, req: ApiRequest) -> Reply {
     let caller = state.tokens.require(&req)?;
-    let ticket = req.json::<OrderBody>()?.validate()?;
-    let order = state.orders.reserve(ticket, caller.user_id).await?;
+    let order = req.json::<OrderBody>()?.validate()?;
+    let order = state.orders.place(caller.user_id, order).await?;
     Ok(reply::json(
         StatusCode::CREATED,
         &crate::views::order(&order),

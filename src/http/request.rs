@@ -1,6 +1,7 @@
 //! One API request as the handlers see it: method, path, query, headers,
-//! authority, client address, and a body read up front, at most 64 KiB and
-//! within its deadline ([`BodyDeadline`]), handed out only as JSON.
+//! authority, client address, and a body read up front, at most its route's
+//! [`BodyLimit`] (64 KiB; 1 MiB for an event's map) and within its deadline
+//! ([`BodyDeadline`]), handed out only as JSON.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,8 +18,39 @@ use warp::http::{HeaderMap, Method};
 
 use super::error::ApiError;
 
-/// Largest accepted body.
-pub const MAX_BODY: usize = 64 * 1024;
+/// The largest body a route takes, and how a 413 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit {
+    /// Bytes at most.
+    pub bytes: usize,
+    /// The limit as a person reads it (`64 KiB`).
+    pub label: &'static str,
+}
+
+/// The limit of every route but one.
+pub const MAX_BODY: BodyLimit = BodyLimit {
+    bytes: 64 * 1024,
+    label: "64 KiB",
+};
+
+/// The limit of `POST /api/events`: a whole event's map (up to 10,000 rows)
+/// comes in one body.
+pub const MAX_EVENT_BODY: BodyLimit = BodyLimit {
+    bytes: 1024 * 1024,
+    label: "1 MiB",
+};
+
+impl BodyLimit {
+    /// The limit of the route `method` with `segments` after `/api/` (as
+    /// `dispatch` routes them).
+    pub fn of(method: &Method, segments: &[String]) -> Self {
+        if method == Method::POST && segments == ["events"] {
+            MAX_EVENT_BODY
+        } else {
+            MAX_BODY
+        }
+    }
+}
 
 /// How long a request body may take to arrive, counted from the end of its
 /// headers: `base` for any body, plus a second for every `min_bytes_per_sec`
@@ -64,7 +96,8 @@ pub struct ApiRequest {
 
 impl ApiRequest {
     /// Assembles a request from its parts, reading the whole body first (at
-    /// most 64 KiB, else 413; within `deadline`, else 408): a request
+    /// most the route's [`BodyLimit`], else 413; within `deadline`, else
+    /// 408): a request
     /// refused before its body was read would otherwise leave the body in
     /// the connection and break keep-alive.
     pub async fn read(
@@ -80,16 +113,17 @@ impl ApiRequest {
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|l| l.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > MAX_BODY as u64) {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        let body = read_body(body, deadline).await?;
-        let segments = path
+        let segments: Vec<String> = path
             .trim_start_matches("/api")
             .split('/')
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
+        let limit = BodyLimit::of(&method, &segments);
+        if declared.is_some_and(|len| len > limit.bytes as u64) {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        let body = read_body(body, limit, deadline).await?;
         let query = query
             .map(|q| {
                 q.split('&')
@@ -141,25 +175,25 @@ impl ApiRequest {
     /// type (see `inputs`), so serde's messages only ever describe JSON
     /// that is malformed.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else if !self.is_json() {
-            return Err(ApiError::UnsupportedMediaType);
-        } else {
-            &self.body
-        };
-        let malformed = |e: serde_json::Error| match e.classify() {
-            // Only a field given twice: every field reads any JSON type.
-            Category::Data => ApiError::BadRequest(format!("Body is invalid: {e}")),
-            _ => ApiError::BadRequest(format!("Body is not valid JSON: {e}")),
-        };
-        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(match serde_json::from_slice::<IgnoredAny>(body) {
-                Ok(_) => ApiError::BadRequest("Body must be a JSON object".into()),
-                Err(e) => malformed(e),
-            });
-        }
-        serde_json::from_slice(body).map_err(malformed)
+        parse_json(&self.body, self.is_json())
+    }
+
+    /// As [`ApiRequest::json`], then `then` on the value, both on the
+    /// blocking pool: for a body large enough to hold an async thread for
+    /// milliseconds (an event's map, up to 1 MiB).
+    pub async fn json_blocking<T, R>(
+        &self,
+        then: impl FnOnce(T) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError>
+    where
+        T: DeserializeOwned,
+        R: Send + 'static,
+    {
+        let body = self.body.clone();
+        let is_json = self.is_json();
+        tokio::task::spawn_blocking(move || then(parse_json(&body, is_json)?))
+            .await
+            .map_err(|e| ApiError::Internal(format!("reading a body failed: {e}")))?
     }
 
     /// Parses the query parameters into `T`, whose fields are optional
@@ -182,9 +216,38 @@ impl ApiRequest {
     }
 }
 
-/// Reads the body within `deadline`. A frame that is already there is taken
-/// without arming a timer (the usual small body arrives with its headers).
-async fn read_body(mut body: Incoming, deadline: BodyDeadline) -> Result<Bytes, ApiError> {
+/// The body of [`ApiRequest::json`]: `is_json` says whether it came as
+/// `application/json`.
+fn parse_json<T: DeserializeOwned>(body: &[u8], is_json: bool) -> Result<T, ApiError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    } else {
+        body
+    };
+    let malformed = |e: serde_json::Error| match e.classify() {
+        // Only a field given twice: every field reads any JSON type.
+        Category::Data => ApiError::BadRequest(format!("Body is invalid: {e}")),
+        _ => ApiError::BadRequest(format!("Body is not valid JSON: {e}")),
+    };
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<IgnoredAny>(body) {
+            Ok(_) => ApiError::BadRequest("Body must be a JSON object".into()),
+            Err(e) => malformed(e),
+        });
+    }
+    serde_json::from_slice(body).map_err(malformed)
+}
+
+/// Reads the body, at most `limit`, within `deadline`. A frame that is
+/// already there is taken without arming a timer (the usual small body
+/// arrives with its headers).
+async fn read_body(
+    mut body: Incoming,
+    limit: BodyLimit,
+    deadline: BodyDeadline,
+) -> Result<Bytes, ApiError> {
     if body.is_end_stream() {
         return Ok(Bytes::new());
     }
@@ -203,8 +266,8 @@ async fn read_body(mut body: Incoming, deadline: BodyDeadline) -> Result<Bytes, 
         let Ok(chunk) = frame.into_data() else {
             continue; // trailers
         };
-        if buf.len() + chunk.len() > MAX_BODY {
-            return Err(ApiError::PayloadTooLarge);
+        if buf.len() + chunk.len() > limit.bytes {
+            return Err(ApiError::PayloadTooLarge(limit));
         }
         buf.extend_from_slice(&chunk);
     }

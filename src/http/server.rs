@@ -195,9 +195,13 @@ pub async fn serve<F>(
             );
             async move {
                 let started = std::time::Instant::now();
-                let mut res = if live::is_upgrade(&req) {
+                let mut res = if let Some(feed) = live::upgrade_feed(&req) {
                     let ping_every = live::ping_interval(limits.idle_timeout);
-                    live::accept(req, state.live.clone(), slot, ping_every)
+                    let live = state.live.clone();
+                    match feed {
+                        live::Feed::Tickets => live::tickets(req, live, slot, ping_every),
+                        live::Feed::Event(id) => live::event(req, id, live, slot, ping_every),
+                    }
                 } else if super::is_api(req.uri().path()) {
                     super::api(state, req, peer, limits.body_deadline).await
                 } else {

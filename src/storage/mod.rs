@@ -25,6 +25,7 @@ use crate::domain::{Event, EventId, Order, Payment, SessionId, Ticket, TicketId,
 
 pub use records::SCHEMA_VERSION;
 pub use sled_store::SledStore;
+pub use upgrade::{payments_by_order, OrderV2};
 
 /// Why storage refused.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -7,9 +7,11 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::StorageError;
 
 /// The record layout this build writes and reads. Version 2 gave tickets
-/// (and the ticket snapshot in orders) an event and a seat; a directory of
-/// version 1 is upgraded when it is opened (`upgrade.rs`).
-pub const SCHEMA_VERSION: u8 = 2;
+/// (and the ticket snapshot in orders) an event and a seat; version 3 gave
+/// orders several tickets, their creation time, cancel reason and payment,
+/// and added events. A directory of version 1 or 2 is upgraded when it is
+/// opened (`upgrade.rs`).
+pub const SCHEMA_VERSION: u8 = 3;
 
 /// The key of the format marker: which program and schema wrote the
 /// directory.
@@ -112,7 +114,10 @@ pub fn decode_version<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{EventDate, EventId, Price, SeatPosition, Ticket, TicketId, Title, UserId};
+    use crate::domain::{
+        Event, EventDate, EventId, Layout, Price, Row, SeatPosition, Section, Ticket, TicketId,
+        Timestamp, Title, UserId,
+    };
 
     #[test]
     fn records_round_trip_and_refuse_other_versions() {
@@ -143,5 +148,41 @@ mod tests {
             decode::<Ticket>(&k, &bytes[..3]),
             Err(StorageError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn an_event_round_trips_under_its_own_prefix() {
+        let event = Event {
+            id: EventId(40),
+            name: Title::parse("Gala").unwrap(),
+            venue: Some("Hall".into()),
+            starts_at: Timestamp(1_900_000_000_000),
+            on_sale_at: None,
+            organizer: UserId(1),
+            queue: true,
+            sections: vec![
+                Section {
+                    name: "Stalls".into(),
+                    price: Price::from_cents(2500).unwrap(),
+                    layout: Layout::Rows(vec![Row {
+                        label: "A".into(),
+                        seats: 12,
+                    }]),
+                },
+                Section {
+                    name: "Floor".into(),
+                    price: Price::from_cents(1000).unwrap(),
+                    layout: Layout::Standing(300),
+                },
+            ],
+            first_seat: TicketId(41),
+            created_at: Timestamp(1_800_000_000_000),
+        };
+        let k = key(Prefix::Event, 40);
+        assert!(k.starts_with(b"e/"));
+        assert_eq!(id_of(&k), Some(40));
+        let bytes = encode(&event);
+        assert_eq!(bytes[0], SCHEMA_VERSION);
+        assert_eq!(decode::<Event>(&k, &bytes).unwrap(), event);
     }
 }

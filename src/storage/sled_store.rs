@@ -11,7 +11,7 @@ use super::flusher::Flusher;
 use super::records::{self, decode, encode, key, Prefix, META_FORMAT};
 use super::sled_backend::SledBackend;
 use super::space::SpaceGuard;
-use super::upgrade::{self, PREVIOUS_VERSION};
+use super::upgrade::{self, OLDEST_VERSION};
 use super::wal::WalBackend;
 use super::{
     Answer, Backend, CommitStats, Committing, Snapshot, StorageError, Store, Write, SCHEMA_VERSION,
@@ -36,13 +36,14 @@ const META_JWT_SECRET: &[u8] = b"meta/jwt_secret";
 enum Marked {
     /// This build's schema (or a new, empty directory, now marked so).
     Current,
-    /// The previous schema: to be upgraded before anything reads it.
-    Previous,
+    /// An older schema (of this version): to be upgraded before anything
+    /// reads it.
+    Older(u8),
 }
 
 impl SledStore {
     /// Opens (creating if needed) the data directory at `path`, upgrading
-    /// one of the previous schema in place and refusing one written by
+    /// one of an older schema in place and refusing one written by
     /// another program or by a newer schema.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
         Self::open_with_checkpoint(path, DEFAULT_CHECKPOINT_BYTES)
@@ -56,8 +57,8 @@ impl SledStore {
         Self::check_format(&*sled)?;
         // The log's replay may hold an upgrade that sled has not yet folded.
         let wal = Arc::new(WalBackend::open(sled, path, checkpoint_bytes)?);
-        if Self::check_format(&*wal)? == Marked::Previous {
-            Self::upgrade(&wal)?;
+        if let Marked::Older(version) = Self::check_format(&*wal)? {
+            Self::upgrade(&wal, version)?;
         }
         let flusher = Flusher::start(wal.clone());
         Ok(SledStore {
@@ -68,14 +69,18 @@ impl SledStore {
     }
 
     /// Accepts a directory this build wrote (or an empty one, marking it as
-    /// ours) or the previous schema's (to upgrade); refuses another
-    /// program's or a newer schema's.
+    /// ours) or an older schema's (to upgrade); refuses another program's
+    /// or a newer schema's.
     fn check_format(backend: &dyn Backend) -> Result<Marked, StorageError> {
         let expected = records::format_marker();
         match backend.get(META_FORMAT)? {
             Some(found) if found == expected => Ok(Marked::Current),
-            Some(found) if found == records::marker_of(PREVIOUS_VERSION) => Ok(Marked::Previous),
             Some(found) => {
+                if let Some(older) =
+                    (OLDEST_VERSION..SCHEMA_VERSION).find(|&v| found == records::marker_of(v))
+                {
+                    return Ok(Marked::Older(older));
+                }
                 let found = String::from_utf8_lossy(&found).into_owned();
                 let reason = match found.strip_prefix("ticketing/") {
                     Some(v) => format!(
@@ -96,16 +101,16 @@ impl SledStore {
         }
     }
 
-    /// Rewrites a directory of the previous schema to this build's: every
+    /// Rewrites a directory of schema `version` to this build's: every
     /// record and the new marker in one batch of the log, made durable and
     /// folded into sled before anything reads (see `upgrade.rs`).
-    fn upgrade(wal: &WalBackend) -> Result<(), StorageError> {
+    fn upgrade(wal: &WalBackend, version: u8) -> Result<(), StorageError> {
         let started = Instant::now();
-        let (batch, upgraded) = upgrade::from_previous(wal)?;
+        let (batch, upgraded) = upgrade::from_previous(wal, version)?;
         wal.apply(batch)?;
         wal.checkpoint()?;
         tracing::info!(
-            from = PREVIOUS_VERSION,
+            from = version,
             to = SCHEMA_VERSION,
             tickets = upgraded.tickets,
             orders = upgraded.orders,

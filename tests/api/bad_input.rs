@@ -139,7 +139,7 @@ async fn a_charset_parameter_on_json_is_fine() {
 /// Sends an oversized body. The server may answer 413 and close before the
 /// client has written the whole body, which some clients see as a broken
 /// pipe; such attempts are retried (and counted), but a 413 must come back.
-async fn post_oversized(app: &Api, path: &str, auth: Auth<'_>, body: String) -> Resp {
+pub(crate) async fn post_oversized(app: &Api, path: &str, auth: Auth<'_>, body: String) -> Resp {
     // A client of its own, so a connection the server drops after its 413
     // is not reused by the rest of the test (see
     // `a_413_closes_the_connection_explicitly_or_keeps_it_usable`).

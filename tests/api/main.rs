@@ -11,6 +11,7 @@ mod bad_input;
 mod commits;
 mod concurrency;
 mod csrf;
+mod events_input;
 mod expiry;
 mod input_rules;
 mod live;

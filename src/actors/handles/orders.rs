@@ -65,12 +65,14 @@ impl Orders {
     /// does, or seats of an event, all held in one durable write or none.
     pub async fn place(&self, buyer: UserId, request: PlaceOrder) -> Result<Order, CommandError> {
         match request.choice {
+            // A ticket on its own, or none: `reserve` answers as it always
+            // did (an unknown or deleted ticket is `NotFound`).
             SeatChoice::Ticket(id)
                 if self
                     .core
                     .read_model
                     .ticket(id)
-                    .is_some_and(|t| t.event_id.is_none()) =>
+                    .is_none_or(|t| t.event_id.is_none()) =>
             {
                 self.reserve(id, buyer).await
             }

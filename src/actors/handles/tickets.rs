@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::actors::ticket::{Delete, Edit};
 use crate::actors::{CommandError, Core, TicketFilter, TicketRouter};
-use crate::domain::{EventDate, Price, Ticket, TicketId, Title, UserId};
+use crate::domain::{DomainError, EventDate, Price, Ticket, TicketId, Title, UserId};
 use crate::storage::Write;
 
 /// Tickets: sell, read, list, and edit or delete as their seller.
@@ -53,11 +53,16 @@ impl Tickets {
     }
 
     /// Ticket `id` as its seller `by` acts on it: `NotFound` without such a
-    /// ticket, `NotOwner` for anyone else. Asked before the caller reads
-    /// what it would change, so a stranger learns nothing from the
-    /// validation of a body (the contract's order: 404, 401, then 400).
+    /// ticket, `SeatOfEvent` for a seat (changed only through its event),
+    /// `NotOwner` for anyone else. Asked before the caller reads what it
+    /// would change, so a stranger learns nothing from the validation of a
+    /// body (the contract's order: 404, 401, then 400).
     pub fn as_seller(&self, id: TicketId, by: UserId) -> Result<AsSeller<'_>, CommandError> {
-        self.get(id)?.check_seller(by)?;
+        let ticket = self.get(id)?;
+        if ticket.event_id.is_some() {
+            return Err(DomainError::SeatOfEvent.into());
+        }
+        ticket.check_seller(by)?;
         Ok(AsSeller {
             tickets: self,
             id,

@@ -24,14 +24,25 @@ async fn an_event_is_created_with_every_seat_available_in_map_order() {
     );
     let stalls = &e["sections"][0];
     assert_eq!(stalls["capacity"], json!(null));
-    assert_eq!(stalls["rows"], json!([{"label": "A", "seats": 4}, {"label": "B", "seats": 6}]));
+    assert_eq!(
+        stalls["rows"],
+        json!([{"label": "A", "seats": 4}, {"label": "B", "seats": 6}])
+    );
     assert_eq!(stalls["available"], 10);
     let floor = &e["sections"][1];
     assert_eq!(floor["rows"], json!(null));
-    assert_eq!((floor["capacity"].clone(), floor["price"].clone()), (json!(5), json!(15.5)));
+    assert_eq!(
+        (floor["capacity"].clone(), floor["price"].clone()),
+        (json!(5), json!(15.5))
+    );
 
     let id = id_of(&e);
-    assert_eq!(app.get(&format!("/api/events/{id}"), Auth::None).await.json(200), e);
+    assert_eq!(
+        app.get(&format!("/api/events/{id}"), Auth::None)
+            .await
+            .json(200),
+        e
+    );
     let seats = all_seats(&app, &id).await;
     assert_eq!(seats.len(), 15);
     let places: Vec<(String, Value, Value)> = seats
@@ -75,24 +86,41 @@ async fn seats_filter_by_section_and_status_and_page() {
         .await
         .json(200);
     assert_eq!(floor.as_array().unwrap().len(), 5);
-    app.get(&format!("/api/events/{id}/seats?section=Balcony"), Auth::None)
-        .await
-        .error(400, None, Some("section"));
+    app.get(
+        &format!("/api/events/{id}/seats?section=Balcony"),
+        Auth::None,
+    )
+    .await
+    .error(400, None, Some("section"));
     let seats = all_seats(&app, &id).await;
     let buyer = app.signup().await;
-    order_seats(&app, &buyer, &ids(&seats[0..2])).await.expect(201);
+    order_seats(&app, &buyer, &ids(&seats[0..2]))
+        .await
+        .expect(201);
     let free = app
-        .get(&format!("/api/events/{id}/seats?status=available&limit=3"), Auth::None)
+        .get(
+            &format!("/api/events/{id}/seats?status=available&limit=3"),
+            Auth::None,
+        )
         .await
         .json(200);
     assert_eq!(ids(free.as_array().unwrap()), ids(&seats[2..5]));
     let page = app
-        .get(&format!("/api/events/{id}/seats?limit=2&after={}", id_of(&seats[3])), Auth::None)
+        .get(
+            &format!("/api/events/{id}/seats?limit=2&after={}", id_of(&seats[3])),
+            Auth::None,
+        )
         .await
         .json(200);
     assert_eq!(ids(page.as_array().unwrap()), ids(&seats[4..6]));
-    let e = app.get(&format!("/api/events/{id}"), Auth::None).await.json(200);
-    assert_eq!(e["seats"], json!({"total": 15, "available": 13, "reserved": 2, "sold": 0}));
+    let e = app
+        .get(&format!("/api/events/{id}"), Auth::None)
+        .await
+        .json(200);
+    assert_eq!(
+        e["seats"],
+        json!({"total": 15, "available": 13, "reserved": 2, "sold": 0})
+    );
     assert_eq!(e["sections"][0]["available"], 8);
     app.get("/api/events/0000000000000001/seats", Auth::None)
         .await
@@ -105,7 +133,11 @@ async fn events_list_soonest_first_and_page() {
     let app = spawn_app().await;
     let org = app.signup().await;
     let mut made = Vec::new();
-    for starts in ["2031-01-01T00:00:00Z", "2030-01-01T00:00:00Z", "2032-01-01T00:00:00Z"] {
+    for starts in [
+        "2031-01-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+        "2032-01-01T00:00:00Z",
+    ] {
         let e = app
             .post(
                 "/api/events",
@@ -117,9 +149,15 @@ async fn events_list_soonest_first_and_page() {
         made.push(id_of(&e));
     }
     let list = app.get("/api/events", Auth::None).await.json(200);
-    assert_eq!(ids(list.as_array().unwrap()), vec![made[1].clone(), made[0].clone(), made[2].clone()]);
+    assert_eq!(
+        ids(list.as_array().unwrap()),
+        vec![made[1].clone(), made[0].clone(), made[2].clone()]
+    );
     let page = app
-        .get(&format!("/api/events?limit=1&after={}", made[1]), Auth::None)
+        .get(
+            &format!("/api/events?limit=1&after={}", made[1]),
+            Auth::None,
+        )
         .await
         .json(200);
     assert_eq!(ids(page.as_array().unwrap()), vec![made[0].clone()]);
@@ -135,9 +173,11 @@ async fn seats_are_changed_only_through_their_event() {
     app.put(&path, Auth::Bearer(&org), json!({"title": "X", "price": 1}))
         .await
         .error(400, Some("Seats are changed through their event"), None);
-    app.delete(&path, Auth::Bearer(&org))
-        .await
-        .error(400, Some("Seats are changed through their event"), None);
+    app.delete(&path, Auth::Bearer(&org)).await.error(
+        400,
+        Some("Seats are changed through their event"),
+        None,
+    );
     assert_eq!(app.ticket(&id_of(&seat)).await, seat, "unchanged");
 }
 
@@ -156,21 +196,38 @@ async fn deleting_an_event_follows_its_rules_and_removes_every_seat() {
         .expect(404);
     let seats = all_seats(&app, &id).await;
     let buyer = app.signup().await;
-    let order = order_seats(&app, &buyer, &ids(&seats[0..1])).await.json(201);
-    app.delete(&path, Auth::Bearer(&org)).await.error(400, None, None);
+    let order = order_seats(&app, &buyer, &ids(&seats[0..1]))
+        .await
+        .json(201);
+    app.delete(&path, Auth::Bearer(&org))
+        .await
+        .error(400, None, None);
     app.cancel(&buyer, &id_of(&order)).await;
     app.delete(&path, Auth::Bearer(&org)).await.expect(204);
     app.get(&path, Auth::None).await.expect(404);
-    app.get(&format!("{path}/seats"), Auth::None).await.expect(404);
+    app.get(&format!("{path}/seats"), Auth::None)
+        .await
+        .expect(404);
     for s in &seats {
         app.get(&format!("/api/tickets/{}", id_of(s)), Auth::None)
             .await
             .expect(404);
     }
-    assert!(app.get("/api/events", Auth::None).await.json(200).as_array().unwrap().is_empty());
-    order_seats(&app, &buyer, &ids(&seats[1..2])).await.expect(404);
+    assert!(app
+        .get("/api/events", Auth::None)
+        .await
+        .json(200)
+        .as_array()
+        .unwrap()
+        .is_empty());
+    order_seats(&app, &buyer, &ids(&seats[1..2]))
+        .await
+        .expect(404);
     // The buyer's history keeps the cancelled order.
-    assert_eq!(app.order(&buyer, &id_of(&order)).await["status"], "cancelled");
+    assert_eq!(
+        app.order(&buyer, &id_of(&order)).await["status"],
+        "cancelled"
+    );
 }
 
 #[tokio::test]
@@ -179,23 +236,48 @@ async fn a_hundred_thousand_seat_event_is_one_call_and_survives_a_restart() {
     let mut app = spawn_app().await;
     let org = app.signup().await;
     // 100 rows of 1,000 seats: 100,000 seats, a small body.
-    let rows: Vec<_> = (0..100).map(|i| json!({"label": format!("R{i}"), "seats": 1000})).collect();
-    let e = create_event(&app, &org, json!([{"name": "Arena", "price": 50, "rows": rows}])).await;
+    let rows: Vec<_> = (0..100)
+        .map(|i| json!({"label": format!("R{i}"), "seats": 1000}))
+        .collect();
+    let e = create_event(
+        &app,
+        &org,
+        json!([{"name": "Arena", "price": 50, "rows": rows}]),
+    )
+    .await;
     assert_eq!(e["seats"]["total"], 100_000);
     let id = id_of(&e);
     let last = app
-        .get(&format!("/api/events/{id}/seats?section=Arena&status=available&after={}", {
-            let first = app.get(&format!("/api/events/{id}/seats?limit=1"), Auth::None).await.json(200);
-            let first_id = u64::from_str_radix(first[0]["id"].as_str().unwrap(), 16).unwrap();
-            format!("{:016x}", first_id + 99_998)
-        }), Auth::None)
+        .get(
+            &format!(
+                "/api/events/{id}/seats?section=Arena&status=available&after={}",
+                {
+                    let first = app
+                        .get(&format!("/api/events/{id}/seats?limit=1"), Auth::None)
+                        .await
+                        .json(200);
+                    let first_id =
+                        u64::from_str_radix(first[0]["id"].as_str().unwrap(), 16).unwrap();
+                    format!("{:016x}", first_id + 99_998)
+                }
+            ),
+            Auth::None,
+        )
         .await
         .json(200);
-    assert_eq!(last[0]["seat"], json!({"section": "Arena", "row": "R99", "number": 1000}));
+    assert_eq!(
+        last[0]["seat"],
+        json!({"section": "Arena", "row": "R99", "number": 1000})
+    );
     app.restart().await;
-    let again = app.get(&format!("/api/events/{id}"), Auth::None).await.json(200);
+    let again = app
+        .get(&format!("/api/events/{id}"), Auth::None)
+        .await
+        .json(200);
     assert_eq!(again, e);
-    let over: Vec<_> = (0..101).map(|i| json!({"label": format!("R{i}"), "seats": 1000})).collect();
+    let over: Vec<_> = (0..101)
+        .map(|i| json!({"label": format!("R{i}"), "seats": 1000}))
+        .collect();
     app.post(
         "/api/events",
         Auth::Bearer(&org),

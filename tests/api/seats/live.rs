@@ -17,10 +17,13 @@ type Ws =
 
 async fn connect(app: &TestApp, eid: &str) -> Ws {
     let url = format!("ws://{}/api/events/{eid}/live", app.addr);
-    let (ws, _) = tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(url))
-        .await
-        .expect("connect in time")
-        .expect("connect");
+    let (ws, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .expect("connect in time")
+    .expect("connect");
     ws
 }
 
@@ -86,7 +89,11 @@ async fn watchers_see_an_orders_seats_change_together() {
     app.pay(&buyer, &id_of(&order)).await;
     let msg = next(&mut one).await.unwrap();
     assert_eq!(seat_ids(&msg), want[..2]);
-    assert!(msg["seats"].as_array().unwrap().iter().all(|s| s["status"] == "sold"));
+    assert!(msg["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["status"] == "sold"));
 }
 
 #[tokio::test]
@@ -121,8 +128,13 @@ async fn the_ticket_feed_does_not_carry_seats() {
     let e = create_event(&app, &org, small_layout()).await;
     let seats = all_seats(&app, &id_of(&e)).await;
     let buyer = app.signup().await;
-    order_seats(&app, &buyer, &ids(&seats[0..2])).await.expect(201);
+    order_seats(&app, &buyer, &ids(&seats[0..2]))
+        .await
+        .expect(201);
     let (_, lone) = app.some_ticket().await;
     let msg = next(&mut ws).await.unwrap();
-    assert_eq!(msg["ticket"]["id"], lone["id"], "the first change it sends is the lone ticket");
+    assert_eq!(
+        msg["ticket"]["id"], lone["id"],
+        "the first change it sends is the lone ticket"
+    );
 }

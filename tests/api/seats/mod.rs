@@ -40,7 +40,10 @@ pub async fn all_seats(api: &Api, id: &str) -> Vec<Value> {
             .map(|s| format!("&after={}", id_of(s)))
             .unwrap_or_default();
         let page = api
-            .get(&format!("/api/events/{id}/seats?limit=1000{after}"), Auth::None)
+            .get(
+                &format!("/api/events/{id}/seats?limit=1000{after}"),
+                Auth::None,
+            )
             .await
             .json(200);
         let page = page.as_array().expect("an array").clone();

@@ -29,11 +29,19 @@ async fn an_order_of_seats_holds_them_all_and_shows_them_with_its_total() {
     let want = vec![id_of(&seats[11]), id_of(&seats[2]), id_of(&seats[3])];
     let order = order_seats(&app, &buyer, &want).await.json(201);
     assert_eq!(order["status"], "created");
-    let got: Vec<String> = order["tickets"].as_array().unwrap().iter().map(id_of).collect();
+    let got: Vec<String> = order["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
     assert_eq!(got, vec![want[1].clone(), want[2].clone(), want[0].clone()]);
     assert_eq!(order["ticket"], order["tickets"][0]);
     assert_eq!(order["total"], json!(75.5));
-    assert_eq!(order["tickets"][2]["seat"], json!({"section": "Floor", "row": null, "number": null}));
+    assert_eq!(
+        order["tickets"][2]["seat"],
+        json!({"section": "Floor", "row": null, "number": null})
+    );
     assert_eq!(order["tickets"][0]["eventId"], json!(id_of(&e)));
     assert_eq!(statuses(&app, &want).await, vec!["reserved"; 3]);
     for id in &want {
@@ -52,9 +60,12 @@ async fn an_order_of_seats_holds_them_all_and_shows_them_with_its_total() {
     for t in paid["tickets"].as_array().unwrap() {
         assert_eq!(t["version"], 2);
     }
-    app.delete(&format!("/api/orders/{}", id_of(&order)), Auth::Bearer(&buyer))
-        .await
-        .expect(400);
+    app.delete(
+        &format!("/api/orders/{}", id_of(&order)),
+        Auth::Bearer(&buyer),
+    )
+    .await
+    .expect(400);
 }
 
 #[tokio::test]
@@ -64,19 +75,29 @@ async fn a_refused_order_holds_nothing() {
     let e = create_event(&app, &org, small_layout()).await;
     let seats = all_seats(&app, &id_of(&e)).await;
     let (ann, bob) = (app.signup().await, app.signup().await);
-    order_seats(&app, &ann, &ids(&seats[1..2])).await.expect(201);
-    order_seats(&app, &bob, &ids(&seats[0..3]))
+    order_seats(&app, &ann, &ids(&seats[1..2]))
         .await
-        .error(400, Some("Ticket is already reserved"), None);
+        .expect(201);
+    order_seats(&app, &bob, &ids(&seats[0..3])).await.error(
+        400,
+        Some("Ticket is already reserved"),
+        None,
+    );
     assert_eq!(
         statuses(&app, &ids(&seats[0..3])).await,
         vec!["available", "reserved", "available"]
     );
-    assert_eq!(app.ticket(&id_of(&seats[0])).await["version"], 0, "never touched");
+    assert_eq!(
+        app.ticket(&id_of(&seats[0])).await["version"],
+        0,
+        "never touched"
+    );
     let orders = app.get("/api/orders", Auth::Bearer(&bob)).await.json(200);
     assert!(orders.as_array().unwrap().is_empty());
     // The free ones are free for real.
-    order_seats(&app, &bob, &[id_of(&seats[0]), id_of(&seats[2])]).await.expect(201);
+    order_seats(&app, &bob, &[id_of(&seats[0]), id_of(&seats[2])])
+        .await
+        .expect(201);
 }
 
 #[tokio::test]
@@ -92,28 +113,50 @@ async fn every_failure_row_answers_as_written() {
     let buyer = app.signup().await;
     let post = |body| app.post("/api/orders", Auth::Bearer(&buyer), body);
 
-    post(json!({})).await.error(400, Some("TicketId must be provided"), None);
-    post(json!({"ticketIds": []})).await.error(400, None, Some("ticketIds"));
+    post(json!({}))
+        .await
+        .error(400, Some("TicketId must be provided"), None);
+    post(json!({"ticketIds": []}))
+        .await
+        .error(400, None, Some("ticketIds"));
     let eleven: Vec<String> = ids(&seats[0..11]);
-    post(json!({"ticketIds": eleven})).await.error(400, None, Some("ticketIds"));
+    post(json!({"ticketIds": eleven}))
+        .await
+        .error(400, None, Some("ticketIds"));
     let dup = vec![id_of(&seats[0]), id_of(&seats[0])];
-    post(json!({"ticketIds": dup})).await.error(400, None, Some("ticketIds"));
+    post(json!({"ticketIds": dup}))
+        .await
+        .error(400, None, Some("ticketIds"));
     let mixed = vec![id_of(&seats[0]), id_of(&foreign[0])];
-    post(json!({"ticketIds": mixed})).await.error(400, None, Some("ticketIds"));
+    post(json!({"ticketIds": mixed}))
+        .await
+        .error(400, None, Some("ticketIds"));
     let with_lone = vec![id_of(&seats[0]), id_of(&lone)];
-    post(json!({"ticketIds": with_lone})).await.error(400, None, Some("ticketIds"));
+    post(json!({"ticketIds": with_lone}))
+        .await
+        .error(400, None, Some("ticketIds"));
     for q in [json!(0), json!(11), json!("x"), json!(1.5)] {
-        post(json!({"eventId": eid, "quantity": q})).await.error(400, None, Some("quantity"));
+        post(json!({"eventId": eid, "quantity": q}))
+            .await
+            .error(400, None, Some("quantity"));
     }
     post(json!({"eventId": eid, "quantity": 2, "section": "Balcony"}))
         .await
         .error(400, None, Some("section"));
-    post(json!({"ticketIds": [id_of(&seats[0]), "00000000000000ff"]})).await.expect(404);
-    post(json!({"eventId": "00000000000000ff", "quantity": 1})).await.expect(404);
-    post(json!({"ticketId": "00000000000000ff"})).await.expect(404);
+    post(json!({"ticketIds": [id_of(&seats[0]), "00000000000000ff"]}))
+        .await
+        .expect(404);
+    post(json!({"eventId": "00000000000000ff", "quantity": 1}))
+        .await
+        .expect(404);
+    post(json!({"ticketId": "00000000000000ff"}))
+        .await
+        .expect(404);
     // Nothing above held anything.
     assert_eq!(
-        app.get(&format!("/api/events/{eid}"), Auth::None).await.json(200)["seats"]["available"],
+        app.get(&format!("/api/events/{eid}"), Auth::None)
+            .await
+            .json(200)["seats"]["available"],
         15
     );
 
@@ -124,15 +167,23 @@ async fn every_failure_row_answers_as_written() {
     // The buyer limit: 10 seats of one event, held or owned.
     let first = post(json!({"eventId": eid, "quantity": 8})).await.json(201);
     app.pay(&buyer, &id_of(&first)).await;
-    post(json!({"eventId": eid, "quantity": 3}))
+    post(json!({"eventId": eid, "quantity": 3})).await.error(
+        400,
+        Some("Seat limit reached for this event"),
+        None,
+    );
+    post(json!({"eventId": eid, "quantity": 2}))
         .await
-        .error(400, Some("Seat limit reached for this event"), None);
-    post(json!({"eventId": eid, "quantity": 2})).await.expect(201);
-    post(json!({"eventId": eid, "quantity": 1}))
-        .await
-        .error(400, Some("Seat limit reached for this event"), None);
+        .expect(201);
+    post(json!({"eventId": eid, "quantity": 1})).await.error(
+        400,
+        Some("Seat limit reached for this event"),
+        None,
+    );
     // Another event has its own limit.
-    post(json!({"eventId": id_of(&other), "quantity": 1})).await.expect(201);
+    post(json!({"eventId": id_of(&other), "quantity": 1}))
+        .await
+        .expect(201);
 
     // Not on sale yet, and a queued event without a pass.
     let later = app
@@ -173,15 +224,25 @@ async fn best_available_takes_a_block_in_one_row_then_map_order() {
     let seats = all_seats(&app, &eid).await;
     let (ann, bob) = (app.signup().await, app.signup().await);
     // Row A: seat 2 taken, so 3 together come from row B.
-    order_seats(&app, &ann, &ids(&seats[1..2])).await.expect(201);
+    order_seats(&app, &ann, &ids(&seats[1..2]))
+        .await
+        .expect(201);
     let o = app
-        .post("/api/orders", Auth::Bearer(&bob), json!({"eventId": eid, "quantity": 3}))
+        .post(
+            "/api/orders",
+            Auth::Bearer(&bob),
+            json!({"eventId": eid, "quantity": 3}),
+        )
         .await
         .json(201);
     let got: Vec<String> = o["tickets"].as_array().unwrap().iter().map(id_of).collect();
     assert_eq!(got, ids(&seats[4..7]));
     let o = app
-        .post("/api/orders", Auth::Bearer(&bob), json!({"eventId": eid, "quantity": 2, "section": "Floor"}))
+        .post(
+            "/api/orders",
+            Auth::Bearer(&bob),
+            json!({"eventId": eid, "quantity": 2, "section": "Floor"}),
+        )
         .await
         .json(201);
     let got: Vec<String> = o["tickets"].as_array().unwrap().iter().map(id_of).collect();
@@ -198,9 +259,13 @@ async fn one_seat_by_ticket_id_is_an_order_of_its_event() {
     let o = app.reserve(&buyer, &id_of(&seat)).await;
     assert_eq!(o["tickets"].as_array().unwrap().len(), 1);
     assert_eq!(o["ticket"]["seat"]["row"], "A");
-    app.post("/api/orders", Auth::Bearer(&buyer), json!({"ticketId": id_of(&seat)}))
-        .await
-        .error(400, Some("Ticket is already reserved"), None);
+    app.post(
+        "/api/orders",
+        Auth::Bearer(&buyer),
+        json!({"ticketId": id_of(&seat)}),
+    )
+    .await
+    .error(400, Some("Ticket is already reserved"), None);
     app.cancel(&buyer, &id_of(&o)).await;
     let cancelled = app.order(&buyer, &id_of(&o)).await;
     assert_eq!(cancelled["status"], "cancelled");
@@ -244,7 +309,9 @@ async fn holds_of_seats_expire_after_a_restart_too() {
     let e = create_event(&app, &org, small_layout()).await;
     let seats = all_seats(&app, &id_of(&e)).await;
     let buyer = app.signup().await;
-    let order = order_seats(&app, &buyer, &ids(&seats[0..3])).await.json(201);
+    let order = order_seats(&app, &buyer, &ids(&seats[0..3]))
+        .await
+        .json(201);
     app.restart().await;
     assert_eq!(app.order(&buyer, &id_of(&order)).await["status"], "created");
     app.clock().advance(Duration::from_secs(61));
@@ -252,5 +319,8 @@ async fn holds_of_seats_expire_after_a_restart_too() {
         (app.order(&buyer, &id_of(&order)).await["status"] == "cancelled").then_some(())
     })
     .await;
-    assert_eq!(statuses(&app, &ids(&seats[0..3])).await, vec!["available"; 3]);
+    assert_eq!(
+        statuses(&app, &ids(&seats[0..3])).await,
+        vec!["available"; 3]
+    );
 }

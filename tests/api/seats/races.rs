@@ -52,8 +52,15 @@ async fn audit(app: &TestApp, eid: &str, placed: &[(User, String)]) {
         live_seats += tickets.len();
         for t in tickets {
             let seat = app.ticket(&id_of(t)).await;
-            assert_eq!(seat["status"], want_status, "seat of order {oid} in {status}");
-            assert_eq!(seat["orderId"], json!(oid), "the seat points back at its order");
+            assert_eq!(
+                seat["status"], want_status,
+                "seat of order {oid} in {status}"
+            );
+            assert_eq!(
+                seat["orderId"],
+                json!(oid),
+                "the seat points back at its order"
+            );
             if let Some(other) = holder.insert(id_of(t), oid.clone()) {
                 panic!("seat {} is in two live orders: {other} and {oid}", id_of(t));
             }
@@ -75,7 +82,10 @@ async fn audit(app: &TestApp, eid: &str, placed: &[(User, String)]) {
             ),
         }
     }
-    let e = app.get(&format!("/api/events/{eid}"), Auth::None).await.json(200);
+    let e = app
+        .get(&format!("/api/events/{eid}"), Auth::None)
+        .await
+        .json(200);
     assert_eq!(e["seats"]["reserved"], reserved);
     assert_eq!(e["seats"]["sold"], sold);
     assert_eq!(e["seats"]["available"], seats.len() - live_seats);
@@ -89,7 +99,9 @@ async fn two_hundred_buyers_racing_for_overlapping_seats_never_share_one() {
     let app = Arc::new(spawn_app().await);
     let org = app.signup().await;
     // 6 rows of 10 and 20 standing: 80 seats for 200 buyers of 1 to 4.
-    let rows: Vec<Value> = (0..6).map(|i| json!({"label": format!("{i}"), "seats": 10})).collect();
+    let rows: Vec<Value> = (0..6)
+        .map(|i| json!({"label": format!("{i}"), "seats": 10}))
+        .collect();
     let e = create_event(
         &app,
         &org,
@@ -163,8 +175,10 @@ async fn two_hundred_buyers_racing_for_overlapping_seats_never_share_one() {
     audit(&app, &eid, &placed).await;
     // Best available never fails while enough seats are free: with every
     // race over, asking for what is left succeeds.
-    let left = app.get(&format!("/api/events/{eid}"), Auth::None).await.json(200)["seats"]
-        ["available"]
+    let left = app
+        .get(&format!("/api/events/{eid}"), Auth::None)
+        .await
+        .json(200)["seats"]["available"]
         .as_u64()
         .unwrap();
     if left > 0 {
@@ -183,16 +197,25 @@ async fn two_hundred_buyers_racing_for_overlapping_seats_never_share_one() {
 async fn one_buyer_racing_with_itself_never_passes_the_seat_limit() {
     let app = Arc::new(spawn_app().await);
     let org = app.signup().await;
-    let e = create_event(&app, &org, json!([{"name": "Pit", "price": 10, "capacity": 100}])).await;
+    let e = create_event(
+        &app,
+        &org,
+        json!([{"name": "Pit", "price": 10, "capacity": 100}]),
+    )
+    .await;
     let eid = id_of(&e);
     let buyer = Arc::new(app.signup().await);
     let tasks: Vec<_> = (0..12)
         .map(|_| {
             let (app, buyer, eid) = (app.clone(), buyer.clone(), eid.clone());
             tokio::spawn(async move {
-                app.post("/api/orders", Auth::Bearer(&buyer), json!({"eventId": eid, "quantity": 3}))
-                    .await
-                    .status
+                app.post(
+                    "/api/orders",
+                    Auth::Bearer(&buyer),
+                    json!({"eventId": eid, "quantity": 3}),
+                )
+                .await
+                .status
             })
         })
         .collect();
@@ -202,7 +225,13 @@ async fn one_buyer_racing_with_itself_never_passes_the_seat_limit() {
             ok += 1;
         }
     }
-    assert_eq!(ok, 3, "3 orders of 3 fit under the limit of 10, a fourth does not");
-    let e = app.get(&format!("/api/events/{eid}"), Auth::None).await.json(200);
+    assert_eq!(
+        ok, 3,
+        "3 orders of 3 fit under the limit of 10, a fourth does not"
+    );
+    let e = app
+        .get(&format!("/api/events/{eid}"), Auth::None)
+        .await
+        .json(200);
     assert_eq!(e["seats"]["reserved"], 9);
 }

@@ -12,6 +12,15 @@
 //! server's rule cannot be said exactly in JSON Schema (passwords counted in
 //! bytes, ids refused with 404), the document says so in the description.
 
+mod events;
+mod orders;
+
+pub use events::{EventBody, EventPage, EventQuery, RowBody, SeatsQuery, SectionBody};
+pub use orders::OrderBody;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -65,27 +74,39 @@ struct PriceInput(Box<RawValue>);
 
 /// The invalid fields of one request, each with the contract's message.
 #[derive(Default)]
-struct Problems(Vec<(&'static str, String)>);
+struct Problems(Vec<(Cow<'static, str>, String)>);
 
 impl Problems {
     /// The value, or `None` with its domain error recorded.
     fn check<T>(&mut self, parsed: Result<T, DomainError>) -> Option<T> {
+        self.check_in("", parsed)
+    }
+
+    /// As [`Problems::check`] for a value inside the body: the domain's
+    /// field is named after `prefix` (`sections[2].`), so its path is
+    /// `sections[2].price`.
+    fn check_in<T>(&mut self, prefix: &str, parsed: Result<T, DomainError>) -> Option<T> {
         match parsed {
             Ok(v) => Some(v),
             Err(DomainError::Invalid { field, message }) => {
-                self.0.push((field, message.to_owned()));
+                let path = if prefix.is_empty() {
+                    Cow::Borrowed(field)
+                } else {
+                    Cow::Owned(format!("{prefix}{field}"))
+                };
+                self.0.push((path, message.to_owned()));
                 None
             }
             Err(other) => {
-                self.0.push(("", other.to_string()));
+                self.0.push((Cow::Borrowed(""), other.to_string()));
                 None
             }
         }
     }
 
-    /// Records that `field` is invalid.
-    fn invalid<T>(&mut self, field: &'static str, message: &str) -> Option<T> {
-        self.0.push((field, message.to_owned()));
+    /// Records that `field` (a name, or a path inside the body) is invalid.
+    fn invalid<T>(&mut self, field: impl Into<Cow<'static, str>>, message: &str) -> Option<T> {
+        self.0.push((field.into(), message.to_owned()));
         None
     }
 
@@ -250,28 +271,6 @@ impl TicketBody {
     }
 }
 
-/// `{ticketId}` to reserve a ticket.
-#[derive(Deserialize, ToSchema)]
-pub struct OrderBody {
-    /// The ticket to hold (an id of another shape is no such ticket: 404).
-    #[serde(rename = "ticketId")]
-    #[schema(value_type = Id)]
-    ticket_id: Text,
-}
-
-impl OrderBody {
-    /// The ticket's id: 400 when missing, 404 when it cannot be one.
-    pub fn validate(self) -> Result<TicketId, ApiError> {
-        let mut p = Problems::default();
-        let id = p.require(&self.ticket_id, "ticketId", "TicketId must be provided");
-        p.finish()?;
-        id.expect("checked")
-            .trim()
-            .parse()
-            .map_err(|()| ApiError::NotFound)
-    }
-}
-
 /// `{orderId, token}` to pay for an order.
 #[derive(Deserialize, ToSchema)]
 pub struct PaymentBody {
@@ -337,28 +336,48 @@ impl TicketQuery {
     /// The page asked for, or a 400 naming each invalid parameter.
     pub fn validate(self) -> Result<TicketPage, ApiError> {
         let mut p = Problems::default();
-        let filter = match self.status.as_deref() {
-            None | Some("") | Some("available") => Some(TicketFilter::Available),
-            Some("any") => Some(TicketFilter::Any),
-            Some(_) => p.invalid("status", "Status must be available or any"),
-        };
-        let limit = match self.limit.as_deref().map(str::parse::<usize>) {
-            None => Some(DEFAULT_LIMIT),
-            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Some(n),
-            Some(_) => p.invalid("limit", "Limit must be 1 to 1000"),
-        };
-        let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
-            None => Some(None),
-            Some(a) => match a.parse::<TicketId>() {
-                Ok(id) => Some(Some(id)),
-                Err(()) => p.invalid("after", "After must be a ticket id"),
-            },
-        };
+        let filter = status(&mut p, self.status.as_deref(), TicketFilter::Available);
+        let limit = limit(&mut p, self.limit.as_deref());
+        let after = after(&mut p, self.after.as_deref(), "After must be a ticket id");
         p.finish()?;
         Ok(TicketPage {
             filter: filter.expect("checked"),
             after: after.expect("checked"),
             limit: limit.expect("checked"),
         })
+    }
+}
+
+/// `?status=` of a list of tickets: `available` or `any`, `default` when
+/// absent or empty.
+fn status(p: &mut Problems, raw: Option<&str>, default: TicketFilter) -> Option<TicketFilter> {
+    match raw {
+        None | Some("") => Some(default),
+        Some("available") => Some(TicketFilter::Available),
+        Some("any") => Some(TicketFilter::Any),
+        Some(_) => p.invalid("status", "Status must be available or any"),
+    }
+}
+
+/// `?limit=` of a list: 1 to 1000, 100 when absent.
+fn limit(p: &mut Problems, raw: Option<&str>) -> Option<usize> {
+    match raw.map(str::parse::<usize>) {
+        None => Some(DEFAULT_LIMIT),
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Some(n),
+        Some(_) => p.invalid("limit", "Limit must be 1 to 1000"),
+    }
+}
+
+/// `?after=` of a list: an id (`message` when it cannot be one); absent or
+/// empty, from the first.
+fn after<I: FromStr<Err = ()>>(
+    p: &mut Problems,
+    raw: Option<&str>,
+    message: &str,
+) -> Option<Option<I>> {
+    match raw.filter(|a| !a.is_empty()).map(str::parse::<I>) {
+        None => Some(None),
+        Some(Ok(id)) => Some(Some(id)),
+        Some(Err(())) => p.invalid("after", message),
     }
 }

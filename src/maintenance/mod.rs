@@ -1,19 +1,22 @@
 //! Offline maintenance of a data directory (the server must be stopped; the
 //! storage lock makes sure): `export` writes a consistent JSON-lines backup,
 //! `import` loads one into an empty directory, and `check` verifies the
-//! invariants the server promises (no ticket with two live orders, every
-//! sale paid, references intact).
+//! invariants the server promises (`check.rs`).
 
-use std::collections::{HashMap, HashSet};
+mod check;
+
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{
-    Order, OrderStatus, Payment, SessionId, Ticket, TicketStatus, Timestamp, User,
+use crate::domain::{Event, Order, Payment, SessionId, Ticket, Timestamp, User};
+use crate::storage::{
+    payments_by_order, OrderV2, SledStore, Snapshot, StorageError, Store as _, Write as Change,
 };
-use crate::storage::{SledStore, Snapshot, StorageError, Store as _, Write as Change};
+
+pub use check::check;
 
 /// The first line of an export.
 #[derive(Debug, Serialize, Deserialize)]
@@ -23,23 +26,27 @@ struct Header {
     exported_at: String,
 }
 
-/// One record per line after the header.
+/// One record per line after the header. An order is `O`: this build's
+/// [`Order`], or [`OrderV2`] in a file of a version before 3.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "record", rename_all = "lowercase")]
-enum Line {
+enum Line<O = Order> {
     User(User),
+    Event(Event),
     Ticket(Ticket),
-    Order(Order),
+    Order(O),
     Payment(Payment),
     Revoked((SessionId, Timestamp)),
 }
 
 const FORMAT: &str = "ticketing-export";
 /// The export format this build writes: version 2 has the tickets' (and the
-/// order snapshots') `event_id` and `seat`.
-const VERSION: u32 = 2;
+/// order snapshots') `event_id` and `seat`; version 3 has events and orders
+/// of several `tickets` with their creation time, cancel reason and payment.
+const VERSION: u32 = 3;
 /// The oldest export format `import` still reads: a version 1 file lacks
-/// those two fields, which then read as none.
+/// `event_id` and `seat`, which then read as none; the one-ticket orders of
+/// versions 1 and 2 are upgraded as a data directory's are.
 const OLDEST_VERSION: u32 = 1;
 
 /// Why maintenance failed.
@@ -75,14 +82,16 @@ pub struct Counts {
     pub orders: usize,
     /// Payments.
     pub payments: usize,
+    /// Events.
+    pub events: usize,
 }
 
 impl std::fmt::Display for Counts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} users, {} tickets, {} orders, {} payments",
-            self.users, self.tickets, self.orders, self.payments
+            "{} users, {} tickets, {} orders, {} payments, {} events",
+            self.users, self.tickets, self.orders, self.payments, self.events
         )
     }
 }
@@ -121,6 +130,7 @@ fn export_open(storage: SledStore, out: &mut impl Write) -> Result<Counts, Maint
         .iter()
         .cloned()
         .map(Line::User)
+        .chain(snap.events.iter().cloned().map(Line::Event))
         .chain(snap.tickets.iter().cloned().map(Line::Ticket))
         .chain(snap.orders.iter().cloned().map(Line::Order))
         .chain(snap.payments.iter().cloned().map(Line::Payment))
@@ -143,6 +153,7 @@ fn counts(snap: &Snapshot) -> Counts {
         tickets: snap.tickets.len(),
         orders: snap.orders.len(),
         payments: snap.payments.len(),
+        events: snap.events.len(),
     }
 }
 
@@ -166,18 +177,13 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
         ));
     }
     let mut snap = Snapshot::default();
-    for (n, line) in lines {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Line>(&line).map_err(|e| bad(n, e.to_string()))? {
-            Line::User(u) => snap.users.push(u),
-            Line::Ticket(t) => snap.tickets.push(t),
-            Line::Order(o) => snap.orders.push(o),
-            Line::Payment(p) => snap.payments.push(p),
-            Line::Revoked(r) => snap.revoked.push(r),
-        }
+    if header.version < 3 {
+        let older: Vec<OrderV2> = read_records(lines, &mut snap)?;
+        // An older order's payment may come later in the file than the order.
+        let paid = payments_by_order(&snap.payments);
+        snap.orders = older.into_iter().map(|o| o.upgrade(&paid)).collect();
+    } else {
+        snap.orders = read_records(lines, &mut snap)?;
     }
     let problems = check(&snap);
     if let Some(first) = problems.first() {
@@ -197,6 +203,7 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
         .iter()
         .cloned()
         .map(Change::User)
+        .chain(snap.events.iter().cloned().map(Change::Event))
         .chain(snap.tickets.iter().cloned().map(Change::Ticket))
         .chain(snap.orders.iter().cloned().map(Change::Order))
         .chain(snap.payments.iter().cloned().map(Change::Payment))
@@ -213,116 +220,39 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
     Ok(counts(&snap))
 }
 
+/// Reads the record lines of an export into `snap`, but for its orders (of
+/// type `O`, which depends on the file's version), which it returns.
+fn read_records<O: DeserializeOwned>(
+    lines: impl Iterator<Item = (usize, std::io::Result<String>)>,
+    snap: &mut Snapshot,
+) -> Result<Vec<O>, MaintenanceError> {
+    let mut orders = Vec::new();
+    for (n, line) in lines {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line =
+            serde_json::from_str::<Line<O>>(&line).map_err(|e| MaintenanceError::Format {
+                line: n + 1,
+                reason: e.to_string(),
+            })?;
+        match line {
+            Line::User(u) => snap.users.push(u),
+            Line::Event(e) => snap.events.push(e),
+            Line::Ticket(t) => snap.tickets.push(t),
+            Line::Order(o) => orders.push(o),
+            Line::Payment(p) => snap.payments.push(p),
+            Line::Revoked(r) => snap.revoked.push(r),
+        }
+    }
+    Ok(orders)
+}
+
 /// Opens the data directory at `data` and checks its invariants.
 pub fn check_directory(data: &Path) -> Result<(Counts, Vec<String>), MaintenanceError> {
     let storage = open_existing(data)?;
     let snap = storage.load_blocking()?;
     storage.close()?;
     Ok((counts(&snap), check(&snap)))
-}
-
-/// Every broken invariant in `snap`, one sentence each.
-pub fn check(snap: &Snapshot) -> Vec<String> {
-    let mut problems = Vec::new();
-    let tickets: HashMap<_, _> = snap.tickets.iter().map(|t| (t.id, t)).collect();
-    let orders: HashMap<_, _> = snap.orders.iter().map(|o| (o.id, o)).collect();
-    let users: HashSet<_> = snap.users.iter().map(|u| u.id).collect();
-    let mut emails = HashSet::new();
-    for u in &snap.users {
-        if !emails.insert(u.email.as_str()) {
-            problems.push(format!("email {} belongs to two users", u.email.as_str()));
-        }
-    }
-    let mut live_by_ticket: HashMap<_, Vec<_>> = HashMap::new();
-    for o in &snap.orders {
-        if !users.contains(&o.buyer) {
-            problems.push(format!("order {} has an unknown buyer {}", o.id, o.buyer));
-        }
-        if o.status.is_live() {
-            live_by_ticket.entry(o.ticket().id).or_default().push(o.id);
-        }
-    }
-    for (ticket, live) in &live_by_ticket {
-        if live.len() > 1 {
-            problems.push(format!("ticket {ticket} has {} live orders", live.len()));
-        }
-        match tickets.get(ticket) {
-            None => problems.push(format!(
-                "live order {} holds a missing ticket {ticket}",
-                live[0]
-            )),
-            Some(t) if t.order_id != Some(live[0]) && live.len() == 1 => problems.push(format!(
-                "ticket {ticket} does not point at its live order {}",
-                live[0]
-            )),
-            _ => {}
-        }
-    }
-    for t in &snap.tickets {
-        if !users.contains(&t.seller) {
-            problems.push(format!(
-                "ticket {} has an unknown seller {}",
-                t.id, t.seller
-            ));
-        }
-        let order = t.order_id.and_then(|id| orders.get(&id));
-        let consistent = match (t.status, order.map(|o| o.status)) {
-            (TicketStatus::Available, None) => t.order_id.is_none(),
-            (TicketStatus::Reserved, Some(OrderStatus::Created | OrderStatus::AwaitingPayment)) => {
-                true
-            }
-            (TicketStatus::Sold, Some(OrderStatus::Complete)) => true,
-            _ => false,
-        };
-        if !consistent {
-            problems.push(format!(
-                "ticket {} is {} but its order is {:?}",
-                t.id,
-                t.status.as_str(),
-                order.map(|o| o.status.as_str())
-            ));
-        }
-        if let Some(o) = order {
-            if o.ticket().id != t.id {
-                problems.push(format!(
-                    "ticket {} points at order {} of ticket {}",
-                    t.id,
-                    o.id,
-                    o.ticket().id
-                ));
-            }
-            if o.ticket().version > t.version {
-                problems.push(format!(
-                    "order {} saw ticket {} at a version above its own",
-                    o.id, t.id
-                ));
-            }
-        }
-    }
-    let paid: HashSet<_> = snap.payments.iter().map(|p| p.order_id).collect();
-    for p in &snap.payments {
-        match orders.get(&p.order_id) {
-            Some(o) if o.status == OrderStatus::Complete => {}
-            Some(o) => problems.push(format!(
-                "payment {} is for order {} which is {}",
-                p.id,
-                o.id,
-                o.status.as_str()
-            )),
-            None => problems.push(format!(
-                "payment {} is for a missing order {}",
-                p.id, p.order_id
-            )),
-        }
-    }
-    for o in snap
-        .orders
-        .iter()
-        .filter(|o| o.status == OrderStatus::Complete)
-    {
-        if !paid.contains(&o.id) {
-            problems.push(format!("complete order {} has no payment", o.id));
-        }
-    }
-    problems
 }
