@@ -81,9 +81,14 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 50_000)]
     pub seats: usize,
     /// Extra events of `--seats` seats created first, to measure resident
-    /// memory per seat (event, with --embedded).
+    /// memory per seat (event: this process's with --embedded, or that of
+    /// `--server-pid` with --target).
     #[arg(long, default_value_t = 0)]
     pub events: usize,
+    /// The process id of the --target server, whose resident memory
+    /// `--events` measures.
+    #[arg(long, requires = "target")]
+    pub server_pid: Option<u32>,
     /// Seats of the event whose creation is timed (event; 0 skips it).
     #[arg(long, default_value_t = 100_000)]
     pub create_seats: usize,

@@ -161,9 +161,12 @@ async fn snapshot_once(url: &str) -> bool {
     ok
 }
 
-/// This process's resident set, in KiB (Linux), for an embedded server.
-pub fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// The resident set, in KiB, that a Linux `/proc/PID/status` file gives.
+pub fn rss_kib(status: &str) -> Result<u64, String> {
+    let text = std::fs::read_to_string(status).map_err(|e| format!("{status}: {e}"))?;
+    text.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse().ok())
+        .ok_or_else(|| format!("no VmRSS in {status}"))
 }

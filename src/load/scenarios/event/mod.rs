@@ -5,7 +5,7 @@
 //! The same run measures the event routes against the baseline: creating a
 //! `--create-seats` event, the 4-seat hold + cancel cycle (the run's main
 //! rate), GET of the raced event and its live snapshot; and, with
-//! `--events N` and `--embedded`, resident memory per seat.
+//! `--events N`, the server's resident memory per seat.
 
 mod audit;
 mod layout;
@@ -152,8 +152,9 @@ pub async fn event(args: &LoadArgs, target: &Target) -> Result<Report, String> {
     })
 }
 
-/// With `--events N` and `--embedded`: N events of `--seats` seats, and the
-/// resident memory they added, per seat.
+/// With `--events N`: N events of `--seats` seats, and the resident memory
+/// they added to the server, per seat (this process with `--embedded`, the
+/// `--server-pid` process with `--target`).
 async fn memory(
     args: &LoadArgs,
     target: &Target,
@@ -163,10 +164,16 @@ async fn memory(
     if args.events == 0 {
         return Ok(());
     }
-    if target.app.is_none() {
-        return Err("--events measures this process's memory: use --embedded".into());
-    }
-    let before = measure::rss_kib().ok_or("cannot read VmRSS from /proc/self/status")?;
+    let status = match (target.app.is_some(), args.server_pid) {
+        (true, _) => "/proc/self/status".to_owned(),
+        (false, Some(pid)) => format!("/proc/{pid}/status"),
+        (false, None) => {
+            return Err(
+                "--events measures the server's memory: use --embedded or --server-pid".into(),
+            )
+        }
+    };
+    let before = measure::rss_kib(&status)?;
     let mut conn = Conn::new(target.addr);
     for i in 0..args.events {
         let body = event_body(&format!("Memory {i}"), args.seats);
@@ -174,7 +181,7 @@ async fn memory(
     }
     // Let the writer's buffers settle before reading the resident set.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = measure::rss_kib().ok_or("cannot read VmRSS from /proc/self/status")?;
+    let after = measure::rss_kib(&status)?;
     let seats = (args.events * args.seats) as f64;
     extra.insert("memory_seats".into(), json!(args.events * args.seats));
     extra.insert("rss_before_kib".into(), json!(before));
