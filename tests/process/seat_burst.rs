@@ -92,7 +92,7 @@ async fn one(
     seats: Arc<Vec<String>>,
 ) -> Option<Told> {
     let quantity = 1 + i % 4;
-    let body = if i % 2 == 0 {
+    let body = if i.is_multiple_of(2) {
         let start = (i * 7) % (seats.len() - quantity);
         json!({"ticketIds": seats[start..start + quantity]})
     } else {

@@ -203,17 +203,21 @@ pub async fn seat_worker(
     }
 }
 
-/// Every order of the seat buyers and every seat of every event, read
-/// twice around the seats until the two readings of the orders agree.
-async fn read(
-    api: &Api,
-    buyers: &[User],
-    events: &[(String, Vec<String>)],
-) -> (
-    HashMap<String, (usize, Value)>,
-    HashMap<String, Value>,
-    OffsetDateTime,
-) {
+/// One consistent reading of the seat part.
+struct Reading {
+    /// order id -> (buyer index, order).
+    orders: HashMap<String, (usize, Value)>,
+    /// seat id -> seat ticket.
+    seats: HashMap<String, Value>,
+    /// event id -> the event's `seats` counts.
+    counts: HashMap<String, Value>,
+    /// When the reading started.
+    at: OffsetDateTime,
+}
+
+/// Every order of the seat buyers, every seat and the counts of every
+/// event, the orders read before and after the rest until both agree.
+async fn read(api: &Api, buyers: &[User], events: &[(String, Vec<String>)]) -> Reading {
     async fn orders(api: &Api, buyers: &[User]) -> HashMap<String, (usize, Value)> {
         let mut out = HashMap::new();
         for (b, u) in buyers.iter().enumerate() {
@@ -230,8 +234,13 @@ async fn read(
     for _ in 0..20 {
         let at = OffsetDateTime::now_utc();
         let before = orders(api, buyers).await;
-        let mut seats = HashMap::new();
+        let (mut seats, mut counts) = (HashMap::new(), HashMap::new());
         for (eid, _) in events {
+            let e = api
+                .get(&format!("/api/events/{eid}"), Auth::None)
+                .await
+                .json(200);
+            counts.insert(eid.clone(), e["seats"].clone());
             let list = api
                 .get(&format!("/api/events/{eid}/seats?limit=1000"), Auth::None)
                 .await
@@ -242,7 +251,12 @@ async fn read(
         }
         let after = orders(api, buyers).await;
         if before == after {
-            return (after, seats, at);
+            return Reading {
+                orders: after,
+                seats,
+                counts,
+                at,
+            };
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -260,8 +274,14 @@ pub async fn verify(
 ) {
     let events = model.lock().unwrap().events.clone();
     // Wait until every hold past its deadline is released (bounded).
-    let (orders, seats) = loop {
-        let (orders, seats, at) = read(api, buyers, &events).await;
+    let Reading {
+        orders,
+        seats,
+        counts,
+        ..
+    } = loop {
+        let reading = read(api, buyers, &events).await;
+        let (orders, at) = (&reading.orders, reading.at);
         let stale: Vec<(&String, OffsetDateTime)> = orders
             .iter()
             .filter(|(_, (_, o))| o["status"] == "created")
@@ -269,7 +289,7 @@ pub async fn verify(
             .filter(|(_, e)| *e + Duration::from_millis(50) < at)
             .collect();
         if stale.is_empty() {
-            break (orders, seats);
+            break reading;
         }
         for (id, e) in &stale {
             assert!(
@@ -361,14 +381,11 @@ pub async fn verify(
                 }
             }
         }
-        let e = api
-            .get(&format!("/api/events/{eid}"), Auth::None)
-            .await
-            .json(200);
+        let e = &counts[eid];
         let total = ids.len() as u64;
         assert_eq!(
-            e["seats"],
-            json!({"total": total, "available": total - reserved - sold, "reserved": reserved, "sold": sold}),
+            e,
+            &json!({"total": total, "available": total - reserved - sold, "reserved": reserved, "sold": sold}),
             "cycle {cycle}: counts of {eid}"
         );
     }

@@ -18,7 +18,7 @@ const PAGE: usize = 1000;
 /// events apart.
 pub fn event_body(name: &str, seats: usize) -> Value {
     let mut rows: Vec<usize> = vec![ROW; seats / ROW];
-    if seats % ROW > 0 {
+    if !seats.is_multiple_of(ROW) {
         rows.push(seats % ROW);
     }
     section_body(name, &rows, ROWS_PER_SECTION)
