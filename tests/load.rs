@@ -78,7 +78,7 @@ fn a_small_event_on_sale_oversells_nothing_and_leaves_no_order_in_part() {
             "--concurrency",
             "16",
             "--hold-secs",
-            "2",
+            "3",
             "--duration",
             "3",
             "--baseline",
