@@ -152,11 +152,16 @@ impl TicketRouter {
         }
     }
 
-    /// Runs `task` on one of the arbiters (round-robin): work that outlives
-    /// the request that started it, such as a hold's expiry.
+    /// Runs `task` on an arbiter: work that outlives the request that
+    /// started it, such as a hold's expiry. On this thread if it is one
+    /// (no wake-up of another thread), else on the next, round-robin.
     pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
-        self.arbiters[n].spawn(task);
+        if WORKER.with(Cell::get) {
+            actix::spawn(task);
+        } else {
+            let n = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+            self.arbiters[n].spawn(task);
+        }
     }
 
     /// Running ticket actors.

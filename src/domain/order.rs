@@ -112,6 +112,28 @@ pub struct Order {
 }
 
 impl Order {
+    /// A new order of `buyer` holding `tickets` from `now` until
+    /// `now + window`.
+    pub fn hold(
+        id: OrderId,
+        buyer: UserId,
+        tickets: Vec<OrderTicket>,
+        now: Timestamp,
+        window: std::time::Duration,
+    ) -> Self {
+        Order {
+            id,
+            buyer,
+            tickets,
+            status: OrderStatus::Created,
+            expires_at: now.plus(window),
+            version: 0,
+            created_at: now,
+            cancel_reason: None,
+            payment: None,
+        }
+    }
+
     /// Its first ticket (the contract's `ticket`, for clients of one-ticket
     /// orders).
     pub fn ticket(&self) -> &OrderTicket {

@@ -40,17 +40,8 @@ pub fn reserve(
         s.ticket.order_id = Some(order_id);
         changes.tickets.push(s.ticket.clone());
     }
-    let order = Order {
-        id: order_id,
-        buyer,
-        tickets: seats.iter().map(|s| s.ticket.snapshot()).collect(),
-        status: OrderStatus::Created,
-        expires_at: now.plus(window),
-        version: 0,
-        created_at: now,
-        cancel_reason: None,
-        payment: None,
-    };
+    let tickets = seats.iter().map(|s| s.ticket.snapshot()).collect();
+    let order = Order::hold(order_id, buyer, tickets, now, window);
     for s in seats.iter_mut() {
         s.order = Some(order.clone());
     }

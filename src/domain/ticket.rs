@@ -181,17 +181,7 @@ impl TicketState {
         self.ticket.version += 1;
         self.ticket.status = TicketStatus::Reserved;
         self.ticket.order_id = Some(order_id);
-        let order = Order {
-            id: order_id,
-            buyer,
-            tickets: vec![self.ticket.snapshot()],
-            status: OrderStatus::Created,
-            expires_at: now.plus(window),
-            version: 0,
-            created_at: now,
-            cancel_reason: None,
-            payment: None,
-        };
+        let order = Order::hold(order_id, buyer, vec![self.ticket.snapshot()], now, window);
         self.order = Some(order.clone());
         changes.orders.push(order);
         changes.tickets.push(self.ticket.clone());

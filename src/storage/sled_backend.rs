@@ -15,6 +15,9 @@ pub struct SledBackend {
     lock_file: PathBuf,
 }
 
+/// sled's page cache: enough for the start-up scan and the checkpoints.
+const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 impl SledBackend {
     /// Opens or creates the database in `path`.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
@@ -23,6 +26,11 @@ impl SledBackend {
             // We flush explicitly before acknowledging; sled's own periodic
             // flush only adds background I/O.
             .flush_every_ms(None)
+            // Everything is read once at start-up into the read model, and
+            // sled is read again only for a few keys: its page cache would
+            // keep a second copy of the data (its default is 1 GiB, which
+            // 1,000,000 seats fill), so keep it small.
+            .cache_capacity(SLED_CACHE_BYTES)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(io) => StorageError::Unavailable(format!(

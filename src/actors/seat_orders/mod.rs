@@ -32,17 +32,18 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::join_all;
+
+mod events;
+mod moves;
 
 use super::keyed_locks::KeyedLocks;
 use super::ticket::{Hold, Settle};
 use super::{CommandError, Core, SeatChoice, TicketRouter};
 use crate::domain::event::MAX_SEATS_PER_BUYER;
 use crate::domain::{
-    seat_order, CancelReason, DomainError, Event, EventId, NewEvent, Order, OrderId, Payment,
-    PaymentId, PaymentRef, SeatMap, SeatState, TicketId, TicketState, UserId,
+    seat_order, DomainError, EventId, Order, OrderId, TicketId, TicketState, UserId,
 };
 use crate::storage::Write;
 
@@ -237,19 +238,23 @@ impl SeatOrders {
         if taken.is_empty() && failed.is_none() {
             return Ok(held);
         }
-        self.settle(Some(order_id), held.iter().map(|s| (s.ticket.id, None)))
-            .await;
+        self.settle(Some(order_id), held.iter().map(|s| (s.ticket.id, None)));
         Err(failed.map_or(Refused::Taken(taken), Refused::Failed))
     }
 
     /// Ends the tentative holds of `order_id` (if any) on each seat, each
-    /// taking its new committed state if it has one.
-    async fn settle(
+    /// taking its new committed state if it has one. Told, not awaited: a
+    /// seat's mailbox is first in, first out, so any later message to it
+    /// finds the seat settled; a seat whose actor is not running starts
+    /// from the read model, already up to date.
+    fn settle(
         &self,
         order_id: Option<OrderId>,
         seats: impl Iterator<Item = (TicketId, Option<TicketState>)>,
     ) {
-        join_all(seats.map(|(id, state)| self.router.send(id, Settle { order_id, state }))).await;
+        for (id, state) in seats {
+            self.router.tell_running(id, Settle { order_id, state });
+        }
     }
 
     /// Stores the new order of the held `seats` with them, then publishes
@@ -268,8 +273,7 @@ impl SeatOrders {
         let changes = match seat_order::reserve(&mut seats, order_id, buyer, now, window) {
             Ok(changes) => changes,
             Err(e) => {
-                self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)))
-                    .await;
+                self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)));
                 return Err(e.into());
             }
         };
@@ -281,8 +285,7 @@ impl SeatOrders {
             .chain(changes.orders.iter().cloned().map(Write::Order))
             .collect();
         if let Err(e) = self.core.storage.commit(writes).await {
-            self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)))
-                .await;
+            self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)));
             return Err(e.into());
         }
         self.core
@@ -291,262 +294,10 @@ impl SeatOrders {
         self.settle(
             Some(order_id),
             seats.into_iter().map(|s| (s.ticket.id, Some(s))),
-        )
-        .await;
+        );
         let order = changes.orders.into_iter().next().expect("the new order");
         self.arm(order.id, order.expires_at);
         Ok(order)
-    }
-
-    /// Expires the order `order_id` at `deadline`, on an arbiter.
-    fn arm(self: &Arc<Self>, order_id: OrderId, deadline: crate::domain::Timestamp) {
-        let this = self.clone();
-        let due = self.core.clock.sleep_until(deadline);
-        self.router.spawn(async move {
-            due.await;
-            this.expire(order_id).await;
-        });
-    }
-
-    /// The hold of `order_id` is due: releases every seat if the order is
-    /// still held past its deadline; retries every second while storage
-    /// refuses.
-    async fn expire(self: Arc<Self>, order_id: OrderId) {
-        loop {
-            let _order = self.orders.write(order_id).await;
-            let Some(order) = self.core.read_model.order(order_id) else {
-                return;
-            };
-            if !order.is_held() {
-                return;
-            }
-            if self.core.clock.now() < order.expires_at {
-                self.arm(order_id, order.expires_at);
-                return;
-            }
-            match self.release(&order, CancelReason::Expired).await {
-                Ok(()) => {
-                    metrics::counter!("holds_expired_total").increment(1);
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(order = %order_id, error = %e, "hold expiry not stored; retrying");
-                }
-            }
-            drop(_order);
-            // A retry delay, not a deadline: real time.
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-
-    /// The seats of `order` as last committed.
-    fn seats_of(&self, order: &Order) -> Option<Vec<TicketState>> {
-        order
-            .tickets
-            .iter()
-            .map(|t| self.core.read_model.ticket_state(t.id))
-            .collect()
-    }
-
-    /// Stores `changes` of `order`'s seats (plus `extra`), then publishes
-    /// them and tells the seats' running actors.
-    async fn commit_moves(
-        &self,
-        order: &Order,
-        seats: Vec<TicketState>,
-        changes: crate::domain::Changes,
-        extra: Option<Write>,
-    ) -> Result<(), CommandError> {
-        let writes = changes
-            .tickets
-            .iter()
-            .cloned()
-            .map(Write::Ticket)
-            .chain(changes.orders.iter().cloned().map(Write::Order))
-            .chain(extra)
-            .collect();
-        self.core.storage.commit(writes).await?;
-        let event = order.event_id().expect("an order of seats");
-        self.core
-            .read_model
-            .put_seats(event, &changes.tickets, &changes.orders);
-        for seat in seats {
-            let id = seat.ticket.id;
-            self.router.tell_running(
-                id,
-                Settle {
-                    order_id: None,
-                    state: Some(seat),
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// Releases every seat of `order` for `reason` (nothing if it no longer
-    /// holds them). Call under the order's lock.
-    async fn release(&self, order: &Order, reason: CancelReason) -> Result<(), CommandError> {
-        let Some(mut seats) = self.seats_of(order) else {
-            return Ok(());
-        };
-        let changes = seat_order::release(&mut seats, order, reason)?;
-        if changes.orders.is_empty() {
-            return Ok(());
-        }
-        self.commit_moves(order, seats, changes, None).await
-    }
-
-    /// The buyer cancels an order of seats: every seat is released.
-    pub async fn cancel(self: &Arc<Self>, id: OrderId, by: UserId) -> Result<(), CommandError> {
-        let this = self.clone();
-        Self::detached(async move {
-            let _order = this.orders.write(id).await;
-            let order = this
-                .core
-                .read_model
-                .order(id)
-                .ok_or(CommandError::NotFound)?;
-            order.check_buyer(by)?;
-            this.release(&order, CancelReason::Buyer).await
-        })
-        .await
-    }
-
-    /// The buyer pays an order of seats: one charge of its total, then
-    /// every seat sold in one write. A lapsed hold is released and refused.
-    pub async fn pay(
-        self: &Arc<Self>,
-        id: OrderId,
-        by: UserId,
-        token: String,
-    ) -> Result<Payment, CommandError> {
-        let this = self.clone();
-        Self::detached(async move {
-            let _order = this.orders.write(id).await;
-            let order = this
-                .core
-                .read_model
-                .order(id)
-                .ok_or(CommandError::NotFound)?;
-            let now = this.core.clock.now();
-            let total = match seat_order::payable(&order, by, now) {
-                Ok(total) => total,
-                Err(e) => {
-                    if order.is_held() && order.check_buyer(by).is_ok() {
-                        // Lapsed: released now, as its timer would.
-                        this.release(&order, CancelReason::Expired).await?;
-                    }
-                    return Err(e.into());
-                }
-            };
-            let charged = this.core.gateway.charge(&token, total, id).await;
-            let charge_id = match charged {
-                Ok(charge_id) => charge_id,
-                Err(e) => {
-                    metrics::counter!("payments_total", "outcome" => "refused").increment(1);
-                    return Err(e.into());
-                }
-            };
-            metrics::counter!("payments_total", "outcome" => "charged").increment(1);
-            let payment = Payment {
-                id: PaymentId(this.core.ids.next()),
-                order_id: id,
-                charge_id,
-                amount: total,
-                created_at: this.core.clock.now(),
-            };
-            let mut seats = this.seats_of(&order).ok_or(DomainError::PayCancelled)?;
-            let paid = PaymentRef {
-                id: payment.id,
-                paid_at: payment.created_at,
-            };
-            let changes = seat_order::complete(&mut seats, &order, paid)?;
-            this.commit_moves(
-                &order,
-                seats,
-                changes,
-                Some(Write::Payment(payment.clone())),
-            )
-            .await?;
-            Ok(payment)
-        })
-        .await
-    }
-
-    /// `organizer` puts `plan` on sale: the event and every seat in one
-    /// durable write (built and encoded on the blocking pool: a 100,000-seat
-    /// event is tens of megabytes), then visible.
-    pub async fn create_event(
-        self: &Arc<Self>,
-        organizer: UserId,
-        plan: NewEvent,
-    ) -> Result<Event, CommandError> {
-        let this = self.clone();
-        Self::detached(async move { this.create_in(organizer, plan).await }).await
-    }
-
-    async fn create_in(&self, organizer: UserId, plan: NewEvent) -> Result<Event, CommandError> {
-        let total: u32 = plan.sections.iter().map(|s| s.seat_count()).sum();
-        let event = Event {
-            id: EventId(self.core.ids.next()),
-            name: plan.name,
-            venue: plan.venue,
-            starts_at: plan.starts_at,
-            on_sale_at: plan.on_sale_at,
-            organizer,
-            queue: plan.queue,
-            sections: plan.sections,
-            first_seat: TicketId(self.core.ids.next_block(u64::from(total))),
-            created_at: self.core.clock.now(),
-        };
-        let map = SeatMap::new(event.clone());
-        let storage = self.core.storage.clone();
-        let (map, durable) = tokio::task::spawn_blocking(move || {
-            let mut writes = Vec::with_capacity(map.total() as usize + 1);
-            writes.push(Write::Event(map.event().clone()));
-            writes.extend((0..map.total()).map(|o| Write::Ticket(map.ticket(o, SeatState::FRESH))));
-            let durable = storage.commit(writes);
-            (map, durable)
-        })
-        .await
-        .map_err(|_| CommandError::ShuttingDown)?;
-        durable.await?;
-        self.core.read_model.add_event(map);
-        Ok(event)
-    }
-
-    /// `by` deletes event `id` and its seats: refused for anyone but its
-    /// organiser, and while any seat is held or sold.
-    pub async fn delete_event(
-        self: &Arc<Self>,
-        id: EventId,
-        by: UserId,
-    ) -> Result<(), CommandError> {
-        let this = self.clone();
-        Self::detached(async move { this.delete_in(id, by).await }).await
-    }
-
-    async fn delete_in(&self, id: EventId, by: UserId) -> Result<(), CommandError> {
-        let _event = self.events.write(id).await;
-        let model = &self.core.read_model;
-        let map = model.event_map(id).ok_or(CommandError::NotFound)?;
-        if map.event().organizer != by {
-            return Err(DomainError::NotOwner.into());
-        }
-        let counts = model.event_counts(id).ok_or(CommandError::NotFound)?;
-        if counts.reserved + counts.sold > 0 {
-            return Err(DomainError::EventHasOrders.into());
-        }
-        self.core
-            .storage
-            .commit(vec![Write::DeleteEvent {
-                id,
-                first_seat: map.event().first_seat,
-                seats: map.total(),
-            }])
-            .await?;
-        model.remove_event(id);
-        Ok(())
     }
 }
 
