@@ -1,7 +1,8 @@
 //! Real-browser tests: headless Chromium, driven over WebDriver (chromedriver
 //! and fantoccini), against the server running in-process on port 0 (or, to
 //! stop and restart it under a running browser, the binary as a child
-//! process). The order page's tests are in `browser/orders.rs`.
+//! process). The order page's tests are in `browser/orders.rs`, the events
+//! page's and the seat map's in `browser/events.rs`.
 //!
 //! They need Debian's `chromium` and `chromium-driver` (`.ci/run` installs
 //! them) and fail with a clear message when those are missing. Each test
@@ -16,6 +17,8 @@
 mod child;
 #[path = "api/client.rs"]
 mod client;
+#[path = "browser/events.rs"]
+mod events;
 #[path = "browser/harness.rs"]
 mod harness;
 #[path = "browser/orders.rs"]

@@ -145,9 +145,33 @@ export const updateTicket = (id, ticket, opts) =>
   request('PUT', `/tickets/${encodeURIComponent(id)}`, ticket, opts);
 export const deleteTicket = (id, opts) => request('DELETE', `/tickets/${encodeURIComponent(id)}`, undefined, opts);
 
+// ---------------------------------------------------------------- events
+
+/** Every event, soonest first (follows pages). */
+export async function listEvents(opts) {
+  const all = [];
+  let after = null;
+  for (let page = 0; page < 50; page++) {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (after != null) q.set('after', after);
+    const batch = await get(`/events?${q}`, opts);
+    if (!Array.isArray(batch)) break;
+    all.push(...batch);
+    if (batch.length < PAGE) break;
+    after = batch[batch.length - 1].id;
+  }
+  return all;
+}
+export const getEvent = (id, opts) => get(`/events/${encodeURIComponent(id)}`, opts);
+
 // ---------------------------------------------------------------- orders
 
 export const createOrder = (ticketId, opts) => request('POST', '/orders', { ticketId }, opts);
+/** An order of several seats of one event, all or none. */
+export const orderSeats = (ticketIds, opts) => request('POST', '/orders', { ticketIds }, opts);
+/** An order of the best `quantity` seats of an event (of `section` if given). */
+export const orderBest = (eventId, quantity, section, opts) =>
+  request('POST', '/orders', section ? { eventId, quantity, section } : { eventId, quantity }, opts);
 export const listOrders = (opts) => get('/orders', opts);
 export const getOrder = (id, opts) => get(`/orders/${encodeURIComponent(id)}`, opts);
 export const cancelOrder = (id, opts) => request('DELETE', `/orders/${encodeURIComponent(id)}`, undefined, opts);

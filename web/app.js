@@ -1,5 +1,5 @@
 // Entry point of the browser UI: session state, header, alerts, the live
-// feed indicator and the hash router. The pages themselves are in views.js.
+// feed indicator and the hash router. The pages are listed in views.js.
 
 import * as api from './api.js';
 import { ApiError } from './api.js';
@@ -14,6 +14,8 @@ const ROUTES = [
   { pattern: /^\/sell$/, view: views.sell, auth: true, nav: 'sell' },
   { pattern: /^\/tickets\/([^/]+)$/, view: views.ticketDetail, nav: 'tickets' },
   { pattern: /^\/tickets\/([^/]+)\/edit$/, view: views.ticketEdit, auth: true, nav: 'tickets' },
+  { pattern: /^\/events$/, view: views.eventList, nav: 'events' },
+  { pattern: /^\/events\/([^/]+)$/, view: views.eventDetail, nav: 'events' },
   { pattern: /^\/orders$/, view: views.orders, auth: true, nav: 'orders' },
   { pattern: /^\/orders\/([^/]+)$/, view: views.orderDetail, auth: true, nav: 'orders' },
 ];

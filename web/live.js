@@ -1,6 +1,8 @@
-// Live ticket availability: an in-memory store of tickets kept in sync with
-// the server's WebSocket feed (`/api/tickets/live`), reconnecting with
-// exponential backoff whenever the connection drops (e.g. a server restart).
+// Live availability: an in-memory store of tickets kept in sync with the
+// server's WebSocket feed (`/api/tickets/live`), and one event's seats kept
+// in sync with its seat-map feed (`/api/events/:id/live`), each reconnecting
+// with exponential backoff whenever the connection drops (e.g. a server
+// restart) and starting again from the snapshot the server sends.
 
 /**
  * The tickets the UI knows about, in the server's order (oldest first; new
@@ -80,7 +82,7 @@ export class TicketStore extends EventTarget {
  * (plus `{attempt, firstConnect}` details) whenever the state changes.
  */
 export class LiveFeed {
-  constructor(store, onState) {
+  constructor(store, onState, path = 'api/tickets/live') {
     this.store = store;
     this.onState = onState;
     this.ws = null;
@@ -89,11 +91,13 @@ export class LiveFeed {
     this.state = 'reconnecting';
     this.everConnected = false;
     this.stopped = false;
-    this.url = LiveFeed.url();
+    this.url = LiveFeed.url(path);
+    /** Aborts the window listeners added by start(). */
+    this.listeners = new AbortController();
   }
 
-  static url() {
-    const u = new URL('api/tickets/live', document.baseURI);
+  static url(path) {
+    const u = new URL(path, document.baseURI);
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     u.hash = '';
     return u.href;
@@ -105,11 +109,27 @@ export class LiveFeed {
 
   start() {
     this.stopped = false;
-    window.addEventListener('online', () => this.reconnectNow());
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && !this.ws) this.reconnectNow();
-    });
+    const { signal } = this.listeners;
+    window.addEventListener('online', () => this.reconnectNow(), { signal });
+    document.addEventListener(
+      'visibilitychange',
+      () => {
+        if (document.visibilityState === 'visible' && !this.ws) this.reconnectNow();
+      },
+      { signal },
+    );
     this.open();
+  }
+
+  /** Closes the connection for good (a page that no longer shows the feed). */
+  stop() {
+    this.stopped = true;
+    this.listeners.abort();
+    clearTimeout(this.timer);
+    this.timer = null;
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close();
   }
 
   setState(state) {
@@ -138,10 +158,15 @@ export class LiveFeed {
       if (this.ws !== ws) return;
       this.handle(event.data);
     });
+    let opened = false;
+    ws.addEventListener('open', () => {
+      opened = true;
+    });
     ws.addEventListener('close', () => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.setState('reconnecting');
+      if (!opened) this.onRefused?.();
       this.scheduleReconnect();
     });
     // An 'error' is always followed by 'close'; nothing to do here.
@@ -190,5 +215,64 @@ export class LiveFeed {
     clearTimeout(this.timer);
     this.timer = null;
     this.open();
+  }
+}
+
+/**
+ * One event's seats, kept in sync with its seat-map feed. Emits:
+ *  - 'snapshot' {event, seats}   every seat replaced (on each (re)connect)
+ *  - 'seats'    {seats}          the seats one committed change touched
+ *  - 'deleted'                   the event is gone (the feed stops)
+ * Seats are tickets; `seats` maps their ids to the newest version seen.
+ */
+export class EventFeed extends LiveFeed {
+  constructor(eventId, onState) {
+    super(null, onState, `api/events/${encodeURIComponent(eventId)}/live`);
+    this.events = new EventTarget();
+    /** @type {Map<string, object>} */
+    this.seats = new Map();
+    /** Called when a connection attempt is refused (e.g. 404: the event was deleted meanwhile). */
+    this.onRefused = null;
+  }
+
+  handle(raw) {
+    if (typeof raw !== 'string') return;
+    let msg;
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    const emit = (type, detail) => this.events.dispatchEvent(new CustomEvent(type, { detail }));
+    switch (msg?.type) {
+      case 'snapshot': {
+        this.attempt = 0;
+        const seats = Array.isArray(msg.seats) ? msg.seats : [];
+        this.seats = new Map(seats.filter((t) => t?.id != null).map((t) => [String(t.id), t]));
+        emit('snapshot', { event: msg.event, seats });
+        break;
+      }
+      case 'seats': {
+        const fresh = (Array.isArray(msg.seats) ? msg.seats : []).filter((t) => this.upsert(t));
+        if (fresh.length) emit('seats', { seats: fresh });
+        break;
+      }
+      case 'deleted':
+        this.stop();
+        emit('deleted', {});
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Keeps `seat` if it is newer than the one known. Returns true if kept. */
+  upsert(seat) {
+    if (!seat || seat.id == null) return false;
+    const id = String(seat.id);
+    const previous = this.seats.get(id);
+    if (previous && !(Number(seat.version) > Number(previous.version))) return false;
+    this.seats.set(id, seat);
+    return true;
   }
 }

@@ -38,6 +38,36 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../web/views.js"),
     ),
     (
+        "parts.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/parts.js"),
+    ),
+    (
+        "tickets.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/tickets.js"),
+    ),
+    (
+        "forms.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/forms.js"),
+    ),
+    (
+        "orders.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/orders.js"),
+    ),
+    (
+        "events.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/events.js"),
+    ),
+    (
+        "seatmap.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/seatmap.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_bytes!("../../web/style.css"),

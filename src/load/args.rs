@@ -21,6 +21,9 @@ pub enum Scenario {
     /// Start-up time and resident memory of a server holding `--tickets`
     /// tickets (a child process on a seeded temp dir; needs `--embedded`).
     Restart,
+    /// An event of `--seats` seats, buyers racing for 1 to 4 seats each,
+    /// then an audit; plus the event routes' own measurements.
+    Event,
 }
 
 impl Scenario {
@@ -33,6 +36,7 @@ impl Scenario {
             Scenario::Live => "live",
             Scenario::Signup => "signup",
             Scenario::Restart => "restart",
+            Scenario::Event => "event",
         }
     }
 }
@@ -73,6 +77,25 @@ pub struct LoadArgs {
     /// seat, the others at seats still listed as available).
     #[arg(long, default_value_t = 3)]
     pub attempts: usize,
+    /// Seats of the event the buyers race for (event).
+    #[arg(long, default_value_t = 50_000)]
+    pub seats: usize,
+    /// Extra events of `--seats` seats created first, to measure resident
+    /// memory per seat (event: this process's with --embedded, or that of
+    /// `--server-pid` with --target).
+    #[arg(long, default_value_t = 0)]
+    pub events: usize,
+    /// The process id of the --target server, whose resident memory
+    /// `--events` measures.
+    #[arg(long, requires = "target")]
+    pub server_pid: Option<u32>,
+    /// Seats of the event whose creation is timed (event; 0 skips it).
+    #[arg(long, default_value_t = 100_000)]
+    pub create_seats: usize,
+    /// The --embedded server's reservation window in event, in seconds
+    /// (short, so that holds left unpaid lapse within the run).
+    #[arg(long, default_value_t = 2)]
+    pub hold_secs: u64,
     /// WebSocket subscribers in live.
     #[arg(long, default_value_t = 100)]
     pub subscribers: usize,

@@ -8,8 +8,8 @@
 //! - [`client`]: one cheap keep-alive HTTP/1.1 connection per worker.
 //! - [`seed`]: users, tickets and pre-minted tokens written straight into a
 //!   data directory, so bcrypt does not dominate other scenarios.
-//! - [`scenarios`]: flash-sale (with its audit), browse, reserve, live,
-//!   signup, restart.
+//! - [`scenarios`]: flash-sale and event (each with its audit), browse,
+//!   reserve, live, signup, restart.
 //! - [`baseline`]: the smallest warp route, served in-process.
 //! - [`stats`]: the latency histograms and error counts workers record.
 //! - [`report`]: the summary table, the JSON line and the chart file, drawn
@@ -108,6 +108,7 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         Scenario::Reserve => scenarios::reserve(&args, &target).await?,
         Scenario::Live => scenarios::live(&args, &target).await?,
         Scenario::Signup => scenarios::signup(&args, &target).await?,
+        Scenario::Event => scenarios::event(&args, &target).await?,
         Scenario::Restart => unreachable!("handled above"),
     };
     let baseline = if args.baseline {

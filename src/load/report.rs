@@ -22,6 +22,9 @@ pub struct Report {
     pub extra: Map<String, Value>,
     /// Extra chart lines (e.g. GET latency with and without signups).
     pub series: Vec<(String, Recorder)>,
+    /// Rates of other measured routes, by name (requests per second), each
+    /// also compared with the baseline: `NAME_ratio` on the JSON line.
+    pub rates: Vec<(String, f64)>,
     /// Whether the run found a correctness failure (exit code 1).
     pub failed: bool,
 }
@@ -90,6 +93,10 @@ pub(super) fn finish(
         for (k, v) in &report.extra {
             obj.insert(k.clone(), v.clone());
         }
+        for (name, r) in &report.rates {
+            let ratio = baseline_rps.map(|b| (r / b.max(1e-9) * 1000.0).round() / 1000.0);
+            obj.insert(format!("{name}_ratio"), json!(ratio));
+        }
         println!("{}", Value::Object(obj));
     }
     Ok(if report.failed {
@@ -150,6 +157,11 @@ fn print_table(
     }
     for (k, v) in &report.extra {
         println!("{k}: {v}");
+    }
+    if let Some((_, b)) = baseline.filter(|(_, b)| *b > 0.0) {
+        for (name, r) in &report.rates {
+            println!("{name}: {r:.1}/s, ratio to baseline {:.3}", r / b);
+        }
     }
 }
 

@@ -78,7 +78,11 @@ pub(super) async fn embedded(args: &LoadArgs, base: &Settings) -> Result<Target,
         .prefix("ticketing-load-")
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
-    let mut settings = Settings::for_tests(dir.path(), base.orders.reservation_secs);
+    let window = match args.scenario {
+        Scenario::Event => args.hold_secs.max(1),
+        _ => base.orders.reservation_secs,
+    };
+    let mut settings = Settings::for_tests(dir.path(), window);
     settings.auth.bcrypt_cost = args.bcrypt_cost;
     settings.auth.jwt_secret = String::new();
     // One client address makes every request: the per-address limits would
@@ -88,7 +92,7 @@ pub(super) async fn embedded(args: &LoadArgs, base: &Settings) -> Result<Target,
     // Thousands of subscribers connect from 127.0.0.1.
     settings.server.max_connections_per_addr = 0;
     let users = match args.scenario {
-        Scenario::FlashSale => args.buyers + 1,
+        Scenario::FlashSale | Scenario::Event => args.buyers.max(args.concurrency) + 1,
         _ => args.concurrency + 1,
     };
     let tickets = match args.scenario {

@@ -539,7 +539,9 @@ impl Api {
         Ok((status, value))
     }
 
-    async fn expect(
+    /// Sends a request as `token` (if any) and returns the JSON body when
+    /// the status is `want` (an error naming the route otherwise).
+    pub async fn expect(
         &self,
         method: reqwest::Method,
         path: &str,

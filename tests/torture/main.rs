@@ -11,13 +11,17 @@
 //!   to it, every held ticket its order `created`, every available ticket none;
 //! - ticket versions never go backwards across restarts;
 //! - holds still expire: a hold past its deadline is cancelled within ~1 s of
-//!   the restart, and every other one by its `expiresAt` + ~1 s.
+//!   the restart, and every other one by its `expiresAt` + ~1 s;
+//! - orders of several seats (`seats`, on a new event each cycle) are whole
+//!   or absent: every acknowledged one holds all its seats in the state its
+//!   status says, no seat is in two live orders, the counts add up.
 //!
 //! `TORTURE_CYCLES` (default 20) sets the number of kill cycles and
 //! `TORTURE_SEED` the random seed (printed, for replaying a failure).
 //!
 //! Here: the kill loop; `workload` the clients, `model` what they were told,
-//! `observe` what a restarted server shows, `verify` the checks.
+//! `observe` what a restarted server shows, `verify` the checks; `seats` the
+//! same four for the seat buyers.
 
 #[path = "../support/child.rs"]
 mod child;
@@ -25,6 +29,7 @@ mod child;
 mod client;
 mod model;
 mod observe;
+mod seats;
 mod verify;
 mod workload;
 
@@ -46,6 +51,8 @@ use workload::worker;
 const HOLD_SECS: u64 = 2;
 /// Concurrent clients, each its own user (seller and buyer).
 const WORKERS: usize = 6;
+/// Concurrent seat buyers, each its own user.
+const SEAT_WORKERS: usize = 3;
 /// A tiny write-ahead log, so kills land in and around checkpoints too.
 const SMALL_LOG: &[(&str, &str)] = &[("TICKETING_STORAGE__WAL_CHECKPOINT_KIB", "16")];
 
@@ -100,11 +107,28 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
     }
     let users = Arc::new(users);
     let model = Arc::new(Mutex::new(Model::default()));
+    let organiser = server.api.signup().await;
+    let mut seat_buyers = Vec::new();
+    for _ in 0..SEAT_WORKERS {
+        seat_buyers.push(server.api.signup().await);
+    }
+    let seat_buyers = Arc::new(seat_buyers);
+    let seat_model = Arc::new(Mutex::new(seats::SeatModel::default()));
     let mut totals = Totals::default();
 
     for cycle in 0..cycles {
         // Load, then SIGKILL at a random moment.
+        seats::new_event(&server.api, &organiser, cycle, &seat_model).await;
         let mut set = JoinSet::new();
+        for b in 0..SEAT_WORKERS {
+            set.spawn(seats::seat_worker(
+                b,
+                server.api.clone(),
+                seat_buyers.clone(),
+                seat_model.clone(),
+                rng.next(),
+            ));
+        }
         for w in 0..WORKERS {
             set.spawn(worker(
                 w,
@@ -146,6 +170,14 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
         if waited > 0 {
             totals.stale_holds_released += 1;
         }
+        seats::verify(
+            &server.api,
+            &seat_buyers,
+            &seat_model,
+            server.started,
+            cycle,
+        )
+        .await;
         let mut m = model.lock().unwrap();
         verify(&mut m, &obs, &users, cycle, &mut totals);
         totals.cycles += 1;
@@ -184,6 +216,14 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
         tokio::time::sleep(Duration::try_from(wait).unwrap()).await;
     }
     let obs = observe(&server.api, &users).await;
+    seats::verify(
+        &server.api,
+        &seat_buyers,
+        &seat_model,
+        server.started,
+        cycles,
+    )
+    .await;
     for (oid, _, e) in &holds {
         let o = &obs.orders[oid].1;
         assert_eq!(
@@ -220,6 +260,17 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
             totals.stale_holds_released,
         );
         assert!(totals.acked_checked > 0);
+        let sm = seat_model.lock().unwrap();
+        let count = |s: &str| sm.orders.values().filter(|o| o.status == s).count();
+        eprintln!(
+            "seat orders: {} acknowledged writes, {} orders ({} complete, {} cancelled) on {} events",
+            sm.acked,
+            sm.orders.len(),
+            count("complete"),
+            count("cancelled"),
+            sm.events.len()
+        );
+        assert!(count("complete") > 0 && count("cancelled") > 0);
     }
     let _ = &server.stderr_path;
 }

@@ -13,7 +13,7 @@ use crate::Rng;
 
 /// One request; `None` when no answer came (the server died under it). Any
 /// 5xx fails the test.
-async fn try_call(
+pub async fn try_call(
     api: &Api,
     method: Method,
     path: &str,

@@ -259,13 +259,7 @@ impl ReadModel {
     /// How many seats of `event` the buyer holds or owns now.
     pub fn seats_of_buyer(&self, event: EventId, buyer: UserId) -> usize {
         let ix = self.index.read().expect("read model lock");
-        ix.orders_by_buyer.get(&buyer).map_or(0, |ids| {
-            ids.iter()
-                .filter_map(|id| ix.orders.get(id))
-                .filter(|o| o.status.is_live() && o.event_id() == Some(event))
-                .map(|o| o.tickets.len())
-                .sum()
-        })
+        ix.seats_by_buyer.get(&(event, buyer)).copied().unwrap_or(0)
     }
 
     /// Every order of seats holding them unpaid, with its deadline (to arm

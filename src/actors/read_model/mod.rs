@@ -52,6 +52,9 @@ struct Index {
     /// Each event's first seat id: the event of a seat is the entry at or
     /// before its id.
     seat_ranges: BTreeMap<TicketId, EventId>,
+    /// Seats each buyer holds or owns, by event (the buyer limit's count,
+    /// kept as orders change rather than counted over a buyer's history).
+    seats_by_buyer: HashMap<(EventId, UserId), usize>,
 }
 
 /// Committed state for readers; cheap concurrent reads. Each change is
@@ -323,6 +326,28 @@ impl Index {
             .entry(o.buyer)
             .or_default()
             .insert(o.id);
-        self.orders.insert(o.id, o);
+        let (buyer, live) = (o.buyer, live_seats(&o));
+        let old = self.orders.insert(o.id, o);
+        let was = old.as_ref().and_then(live_seats);
+        if let Some((event, n)) = live {
+            *self.seats_by_buyer.entry((event, buyer)).or_default() += n;
+        }
+        if let Some((event, n)) = was {
+            let key = (event, buyer);
+            if let Some(count) = self.seats_by_buyer.get_mut(&key) {
+                *count -= n;
+                if *count == 0 {
+                    self.seats_by_buyer.remove(&key);
+                }
+            }
+        }
     }
+}
+
+/// The event and the number of seats an order of seats holds or owns, if
+/// it is live.
+fn live_seats(o: &Order) -> Option<(EventId, usize)> {
+    o.event_id()
+        .filter(|_| o.status.is_live())
+        .map(|e| (e, o.tickets.len()))
 }

@@ -56,6 +56,7 @@ pub async fn browse(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         oversold: None,
         extra,
         series: Vec::new(),
+        rates: Vec::new(),
         failed: false,
     })
 }

@@ -172,6 +172,7 @@ pub async fn flash_sale(args: &LoadArgs, target: &Target) -> Result<Report, Stri
         oversold: Some(oversold),
         extra,
         series: Vec::new(),
+        rates: Vec::new(),
         failed,
     })
 }

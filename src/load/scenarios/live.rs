@@ -264,6 +264,7 @@ pub async fn live(args: &LoadArgs, target: &Target) -> Result<Report, String> {
             ("writer".into(), writes),
             ("from request sent".into(), from_send),
         ],
+        rates: Vec::new(),
         failed,
     })
 }

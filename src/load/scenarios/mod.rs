@@ -8,6 +8,7 @@
 //! recorders.
 
 mod browse;
+mod event;
 mod flash_sale;
 mod live;
 mod reserve;
@@ -26,6 +27,7 @@ use super::stats::Recorder;
 use super::{LoadArgs, Target};
 
 pub use browse::browse;
+pub use event::event;
 pub use flash_sale::flash_sale;
 pub use live::live;
 pub use reserve::reserve;

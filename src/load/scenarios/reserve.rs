@@ -88,6 +88,7 @@ pub async fn reserve(args: &LoadArgs, target: &Target) -> Result<Report, String>
         oversold: None,
         extra,
         series: Vec::new(),
+        rates: Vec::new(),
         failed: false,
     })
 }

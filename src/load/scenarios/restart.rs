@@ -66,6 +66,7 @@ pub async fn restart(args: &LoadArgs, base: &crate::config::Settings) -> Result<
         oversold: None,
         extra,
         series: Vec::new(),
+        rates: Vec::new(),
         failed: false,
     })
 }

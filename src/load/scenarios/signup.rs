@@ -132,6 +132,7 @@ pub async fn signup(args: &LoadArgs, target: &Target) -> Result<Report, String> 
             ("GET alone".into(), alone),
             ("GET with signups".into(), with),
         ],
+        rates: Vec::new(),
         failed: false,
     })
 }

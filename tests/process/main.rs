@@ -1,11 +1,13 @@
 //! The `ticketing` binary as a child process: the listening line on stdout,
 //! graceful exit on SIGTERM/SIGINT, durability of acknowledged writes across
-//! `kill -9`, and holds that expire across a restart.
+//! `kill -9`, and holds that expire across a restart; and, in
+//! [`seat_burst`], orders of several seats across a `kill -9` mid-burst.
 
-#[path = "support/child.rs"]
+#[path = "../support/child.rs"]
 mod child;
-#[path = "api/client.rs"]
+#[path = "../api/client.rs"]
 mod client;
+mod seat_burst;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
