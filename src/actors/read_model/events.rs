@@ -262,6 +262,21 @@ impl ReadModel {
         ix.seats_by_buyer.get(&(event, buyer)).copied().unwrap_or(0)
     }
 
+    /// Whether `buyer` placed an order of `event` at or after `since`.
+    /// Orders are walked newest first (ids follow creation), stopping a
+    /// minute before `since` (slack for a clock stepped back).
+    pub fn ordered_since(&self, event: EventId, buyer: UserId, since: Timestamp) -> bool {
+        let ix = self.index.read().expect("read model lock");
+        let stop = Timestamp(since.0.saturating_sub(60_000));
+        ix.orders_by_buyer.get(&buyer).is_some_and(|ids| {
+            ids.iter()
+                .rev()
+                .filter_map(|id| ix.orders.get(id))
+                .take_while(|o| o.created_at >= stop)
+                .any(|o| o.event_id() == Some(event) && o.created_at >= since)
+        })
+    }
+
     /// Every order of seats holding them unpaid, with its deadline (to arm
     /// their expiry at start-up).
     pub fn held_seat_orders(&self) -> Vec<(OrderId, Timestamp)> {

@@ -205,11 +205,7 @@ impl SeatOrders {
         let _buyer = self.buyers.write((event, buyer)).await;
         if let Some(admission) = admission {
             // A pass is good for one order: the first since its admission.
-            let used = model
-                .orders_of(buyer)
-                .iter()
-                .any(|o| o.event_id() == Some(event) && o.created_at >= admission.admitted_at);
-            if used {
+            if model.ordered_since(event, buyer, admission.admitted_at) {
                 return Err(DomainError::QueuePassRequired.into());
             }
         }
