@@ -2,7 +2,8 @@
 //! and fantoccini), against the server running in-process on port 0 (or, to
 //! stop and restart it under a running browser, the binary as a child
 //! process). The order page's tests are in `browser/orders.rs`, the events
-//! page's and the seat map's in `browser/events.rs`.
+//! page's and the seat map's in `browser/events.rs`, the waiting room's in
+//! `browser/queue.rs`.
 //!
 //! They need Debian's `chromium` and `chromium-driver` (`.ci/run` installs
 //! them) and fail with a clear message when those are missing. Each test
@@ -23,6 +24,8 @@ mod events;
 mod harness;
 #[path = "browser/orders.rs"]
 mod orders;
+#[path = "browser/queue.rs"]
+mod queue;
 
 use std::path::Path;
 use std::time::Duration;

@@ -164,14 +164,24 @@ export async function listEvents(opts) {
 }
 export const getEvent = (id, opts) => get(`/events/${encodeURIComponent(id)}`, opts);
 
+// ---------------------------------------------------------------- waiting room
+
+/** The caller's entry in an event's line (404: not in line). */
+export const getQueueEntry = (eventId, opts) => get(`/events/${encodeURIComponent(eventId)}/queue`, opts);
+/** Joins an event's line; joining again answers the same entry. */
+export const joinQueue = (eventId, opts) => request('POST', `/events/${encodeURIComponent(eventId)}/queue`, undefined, opts);
+
 // ---------------------------------------------------------------- orders
 
 export const createOrder = (ticketId, opts) => request('POST', '/orders', { ticketId }, opts);
-/** An order of several seats of one event, all or none. */
-export const orderSeats = (ticketIds, opts) => request('POST', '/orders', { ticketIds }, opts);
+/** An order's body with the waiting room's admission pass, when there is one. */
+const withPass = (body, queuePass) => (queuePass ? { ...body, queuePass } : body);
+/** An order of several seats of one event, all or none (`queuePass` for a queued event). */
+export const orderSeats = (ticketIds, { queuePass, ...opts } = {}) =>
+  request('POST', '/orders', withPass({ ticketIds }, queuePass), opts);
 /** An order of the best `quantity` seats of an event (of `section` if given). */
-export const orderBest = (eventId, quantity, section, opts) =>
-  request('POST', '/orders', section ? { eventId, quantity, section } : { eventId, quantity }, opts);
+export const orderBest = (eventId, quantity, section, { queuePass, ...opts } = {}) =>
+  request('POST', '/orders', withPass(section ? { eventId, quantity, section } : { eventId, quantity }, queuePass), opts);
 export const listOrders = (opts) => get('/orders', opts);
 export const getOrder = (id, opts) => get(`/orders/${encodeURIComponent(id)}`, opts);
 export const cancelOrder = (id, opts) => request('DELETE', `/orders/${encodeURIComponent(id)}`, undefined, opts);

@@ -1,10 +1,13 @@
 // The event pages: the list of events (upcoming first, with availability),
 // and one event with its live seat map, the seats the user picked, "best N
-// available", standing sections as counts, and one order for the lot.
+// available", standing sections as counts, and one order for the lot. A
+// queued event shows its waiting room (queue.js) instead of the map until
+// the user is admitted; the map then opens and its orders carry the pass.
 
 import * as api from './api.js';
 import { EventFeed } from './live.js';
 import { SeatMap } from './seatmap.js';
+import { waitingRoom } from './queue.js';
 import { h, replace, seg, formatPrice, formatSeat, dateElement } from './dom.js';
 import { heading, backLink, isPastDate, setBusy, isAbort, loading } from './parts.js';
 
@@ -78,6 +81,11 @@ export async function eventDetail({ view, app, params: [id], signal }) {
   if (app.user) app.refreshMyOrders();
 
   const past = isPastDate(event.startsAt);
+  /** Buyers reach the map through the waiting room. */
+  const queued = event.queue === true && !past;
+  /** The admission pass while the user is admitted (queued events). */
+  let pass = null;
+  let mapOpen = !queued;
   /** Ticket ids the user picked, in the order picked. */
   const selected = new Set();
   let ready = false;
@@ -164,6 +172,18 @@ export async function eventDetail({ view, app, params: [id], signal }) {
   const note = h('p', { class: 'muted note', testid: 'event-note' });
   const gone = h('p', { class: 'notice notice-warn', testid: 'event-deleted', hidden: true, tabindex: '-1' }, 'This event has been removed by its organiser. Its seats are no longer on sale.');
   const side = h('div', { class: 'event-side' }, summary, bestForm);
+  const layout = h('div', { class: 'event-layout', hidden: !mapOpen }, h('div', { class: 'event-map' }, legend, mapBox), side);
+  const room = queued
+    ? waitingRoom(event, {
+        app,
+        signal,
+        onEntry: admission,
+        onState: (state) => {
+          if (!mapOpen) liveText.textContent = { live: 'Live', closed: '' }[state] ?? 'Reconnecting…';
+        },
+        onGone: markDeleted,
+      })
+    : null;
   replace(
     view,
     backLink('#/events', 'All events'),
@@ -180,7 +200,8 @@ export async function eventDetail({ view, app, params: [id], signal }) {
     ),
     gone,
     note,
-    h('div', { class: 'event-layout' }, h('div', { class: 'event-map' }, legend, mapBox), side),
+    room?.element,
+    layout,
   );
 
   // ------------------------------------------------------------ state
@@ -269,10 +290,25 @@ export async function eventDetail({ view, app, params: [id], signal }) {
     renderSummary();
   }
 
+  /** The waiting room's entry: the map is open while the user is admitted. */
+  function admission(entry) {
+    pass = entry.status === 'admitted' ? entry.pass : null;
+    if (pass && !mapOpen && !deleted) {
+      mapOpen = true;
+      layout.hidden = false;
+      feed.start();
+    } else if (!pass && mapOpen) {
+      mapOpen = false;
+      layout.hidden = true;
+      feed.stop();
+    }
+  }
+
   function markDeleted() {
     if (deleted) return;
     deleted = true;
     feed.stop();
+    if (room) room.element.hidden = true;
     selected.clear();
     gone.hidden = false;
     mapBox.dataset.deleted = 'true';
@@ -319,7 +355,7 @@ export async function eventDetail({ view, app, params: [id], signal }) {
     setBusy(reserveButton, true, 'Reserving…');
     const ids = [...selected];
     try {
-      const order = await api.orderSeats(ids, { signal });
+      const order = await api.orderSeats(ids, { signal, queuePass: pass });
       app.noteOrder(order);
       app.navigate(`/orders/${seg(order.id)}`);
     } catch (err) {
@@ -365,7 +401,7 @@ export async function eventDetail({ view, app, params: [id], signal }) {
     app.clearAlerts();
     setBusy(button, true, 'Reserving…');
     try {
-      const order = await api.orderBest(event.id, quantity, section, { signal });
+      const order = await api.orderBest(event.id, quantity, section, { signal, queuePass: pass });
       app.noteOrder(order);
       app.navigate(`/orders/${seg(order.id)}`);
     } catch (err) {
@@ -383,5 +419,6 @@ export async function eventDetail({ view, app, params: [id], signal }) {
   renderNote();
   renderStanding();
   renderSummary();
-  feed.start();
+  if (room) room.start();
+  else feed.start();
 }

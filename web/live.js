@@ -1,8 +1,9 @@
 // Live availability: an in-memory store of tickets kept in sync with the
-// server's WebSocket feed (`/api/tickets/live`), and one event's seats kept
-// in sync with its seat-map feed (`/api/events/:id/live`), each reconnecting
+// server's WebSocket feed (`/api/tickets/live`), one event's seats kept in
+// sync with its seat-map feed (`/api/events/:id/live`), and the user's entry
+// in an event's waiting room (`/api/events/:id/queue/live`); each reconnects
 // with exponential backoff whenever the connection drops (e.g. a server
-// restart) and starting again from the snapshot the server sends.
+// restart) and starts again from what the server sends first.
 
 /**
  * The tickets the UI knows about, in the server's order (oldest first; new
@@ -274,5 +275,31 @@ export class EventFeed extends LiveFeed {
     if (previous && !(Number(seat.version) > Number(previous.version))) return false;
     this.seats.set(id, seat);
     return true;
+  }
+}
+
+/**
+ * The user's entry in one event's waiting room, from its WebSocket: each
+ * message is the entry itself, passed to `onEntry(entry)`. `onRefused` is
+ * called when a connection attempt is refused (401, or 404: no entry).
+ */
+export class QueueFeed extends LiveFeed {
+  constructor(eventId, onEntry, onState) {
+    super(null, onState, `api/events/${encodeURIComponent(eventId)}/queue/live`);
+    this.onEntry = onEntry;
+    this.onRefused = null;
+  }
+
+  handle(raw) {
+    if (typeof raw !== 'string') return;
+    let entry;
+    try {
+      entry = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (typeof entry?.status !== 'string') return;
+    this.attempt = 0;
+    this.onEntry(entry);
   }
 }

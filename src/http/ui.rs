@@ -68,6 +68,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../web/seatmap.js"),
     ),
     (
+        "queue.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/queue.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_bytes!("../../web/style.css"),

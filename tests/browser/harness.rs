@@ -725,10 +725,22 @@ impl Env {
     /// Starts the server in-process with a hold window of `hold_secs`, a
     /// chromedriver, and one browser per name in `who`.
     pub async fn start(test: &'static str, hold_secs: u64, who: &[&'static str]) -> Env {
+        Env::start_with(test, hold_secs, who, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with settings changed by `configure`
+    /// (e.g. the waiting room's `queue.active_buyers`).
+    pub async fn start_with(
+        test: &'static str,
+        hold_secs: u64,
+        who: &[&'static str],
+        configure: impl FnOnce(&mut Settings),
+    ) -> Env {
         let driver = Chromedriver::start(test).await;
         let dir = tempfile::tempdir().expect("tempdir");
         let mut settings = Settings::for_tests(dir.path(), hold_secs);
         settings.orders.reservation_secs = hold_secs;
+        configure(&mut settings);
         let app = tokio::time::timeout(Duration::from_secs(20), App::start(settings))
             .await
             .expect("App::start took more than 20 s")
