@@ -62,7 +62,8 @@ async fn create_queued_event(
 
 /// What the waiting room shows: status, position and ahead (its data
 /// attributes), its texts, the progress bar, whether the map is visible,
-/// and whether the page is still the one loaded before the marker was set.
+/// whether the page is still the one loaded before the marker was set, and
+/// the panel's height.
 const ROOM: &str = "const room = document.querySelector('[data-testid=\"queue-room\"]');
     if (!room) return null;
     const text = (id) => document.querySelector(`[data-testid=\"${id}\"]`)?.textContent.trim() ?? null;
@@ -78,6 +79,7 @@ const ROOM: &str = "const room = document.querySelector('[data-testid=\"queue-ro
       held: shown('queue-held'), join: shown('queue-join'), map: shown('seat-map'),
       countdown: shown('queue-pass-countdown') ? text('queue-pass-countdown') : null,
       sameDocument: window.__sameDocument === true,
+      height: room.getBoundingClientRect().height,
     };";
 
 /// Waits until the waiting room of `browser` has `status` and returns it.
@@ -154,6 +156,10 @@ async fn three_in_line(env: &Env) -> TestResult {
     let on_sale_at = rfc3339_in(ON_SALE_IN)?;
     let event = create_queued_event(env, &organiser, &on_sale_at).await?;
 
+    // The panel's height in every state but `admitted` (which shrinks it to
+    // the pass): the same, whatever it says, so nothing around it moves.
+    let mut heights = Vec::new();
+
     // Each opens the event: the waiting room instead of the map; joins.
     for (browser, _) in &buyers {
         browser.goto(&format!("/events/{event}")).await?;
@@ -165,6 +171,8 @@ async fn three_in_line(env: &Env) -> TestResult {
         );
         browser.click(&tid("queue-join")).await?;
         let joined = wait_status(browser, "waiting", Duration::from_secs(10)).await?;
+        heights.push(("out", before["height"].clone()));
+        heights.push(("before the draw", joined["height"].clone()));
         ensure!(
             joined["position"] == "" && joined["join"] == false && joined["map"] == false,
             "{}: joined {joined}",
@@ -231,6 +239,8 @@ async fn three_in_line(env: &Env) -> TestResult {
     };
     let [(first, first_user, admitted), (second, second_user, next), (third, third_user, last)] =
         <[_; 3]>::try_from(states).map_err(|_| "three entries")?;
+    heights.push(("ahead 0", next["height"].clone()));
+    heights.push(("ahead 1", last["height"].clone()));
     wait_map(first).await?;
     let countdown = admitted["countdown"].as_str().unwrap_or_default();
     ensure!(
@@ -324,6 +334,12 @@ async fn three_in_line(env: &Env) -> TestResult {
         third.who
     );
     third.shot("06-sold-out").await?;
+    heights.push(("every seat held", waits["height"].clone()));
+    heights.push(("sold out", over["height"].clone()));
+    ensure!(
+        heights.iter().all(|(_, h)| *h == heights[0].1),
+        "the waiting room's height changes with its state: {heights:?}"
+    );
     let sold_out = entry(env, third_user, &event).await?;
     ensure!(
         sold_out["status"] == "soldout",
