@@ -1,8 +1,9 @@
 //! The waiting room in a real browser: three buyers join the line of a
 //! queued event before its on-sale, the draw admits one (active buyers 1),
 //! whose seat map opens by itself; it buys, and the next is admitted live
-//! while the third waits; every seat held, then sold, is shown plainly. And
-//! the waiting room's page does not shift as it loads.
+//! while the third waits; every seat held, then sold, is shown plainly. A
+//! pass left unused runs out and closes the map. And the waiting room's page
+//! does not shift as it loads.
 
 use std::time::Duration;
 
@@ -406,5 +407,54 @@ async fn no_shift(env: &Env) -> TestResult {
         m["moved"]
     );
     eprintln!("waiting room page: {m}; room {shown}");
+    Ok(())
+}
+
+// ------------------------------------------------------------ pass runs out
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unused_pass_runs_out_and_the_map_closes() {
+    let env = Env::start_with(
+        "unused_pass_runs_out_and_the_map_closes",
+        900,
+        &["buyer"],
+        |s| s.queue.pass_secs = 3,
+    )
+    .await;
+    let outcome = guarded(pass_runs_out(&env)).await;
+    env.finish(outcome).await;
+}
+
+async fn pass_runs_out(env: &Env) -> TestResult {
+    let browser = env.browser("buyer");
+    let organiser = env.api.sign_up("organiser@example.com").await?;
+    let user = env.api.sign_up("buyer@example.com").await?;
+    browser.sign_in(&user.email, API_PASSWORD).await?;
+    let event = create_queued_event(env, &organiser, &rfc3339_in(Duration::from_secs(4))?).await?;
+    browser.goto(&format!("/events/{event}")).await?;
+    wait_status(browser, "out", Duration::from_secs(10)).await?;
+    browser.click(&tid("queue-join")).await?;
+
+    // Admitted after the draw: the map opens and the 3 s pass counts down.
+    let admitted = wait_status(browser, "admitted", Duration::from_secs(15)).await?;
+    wait_map(browser).await?;
+    let countdown = admitted["countdown"].as_str().unwrap_or_default();
+    ensure!(
+        ["00:03", "00:02", "00:01"].contains(&countdown),
+        "the pass's countdown says {countdown:?}"
+    );
+    browser.shot("01-admitted").await?;
+
+    // Unused, it runs out: the page says so plainly and the map closes.
+    let expired = wait_status(browser, "expired", Duration::from_secs(10)).await?;
+    ensure!(
+        expired["title"] == "Your turn has passed"
+            && expired["map"] == false
+            && expired["join"] == false,
+        "after the pass ran out: {expired}"
+    );
+    browser.shot("02-expired").await?;
+    let api_entry = entry(env, &user, &event).await?;
+    ensure!(api_entry["status"] == "expired", "the entry: {api_entry}");
     Ok(())
 }
