@@ -128,3 +128,59 @@ fn a_small_event_on_sale_oversells_nothing_and_leaves_no_order_in_part() {
     }
     assert_eq!(v["errors"], 0, "{last}");
 }
+
+/// A small on-sale through the waiting room: buyers join (a third before
+/// `onSaleAt`), wait for admission (some on the WebSocket), buy and pay;
+/// the audit finds no seat oversold, no admission out of the contract's
+/// order and nobody admitted twice, and every seat sold.
+#[test]
+fn a_small_queued_on_sale_is_fair_and_oversells_nothing() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketing"))
+        .args([
+            "load",
+            "--embedded",
+            "--scenario",
+            "onsale",
+            "--seats",
+            "200",
+            "--buyers",
+            "300",
+            "--concurrency",
+            "16",
+            "--active-buyers",
+            "10",
+            "--think-ms",
+            "20",
+            "--lead-secs",
+            "2",
+            "--watchers",
+            "30",
+            "--duration",
+            "40",
+            "--json",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run ticketing load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().expect("a JSON line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    assert_eq!(v["scenario"], "onsale");
+    assert_eq!(v["oversold"], 0, "{last}");
+    assert_eq!(v["order_violations"], 0, "{last}");
+    assert_eq!(v["admitted_twice"], 0, "{last}");
+    assert_eq!(v["partial_orders"], 0, "{last}");
+    assert_eq!(v["sold"], 200, "{last}");
+    assert_eq!(v["joins"], 300, "{last}");
+    assert!(v["early_joiners"].as_u64().unwrap() > 0, "{last}");
+    assert!(v["pushes"].as_u64().unwrap() > 0, "{last}");
+    assert!(v["sellout_s"].as_f64().is_some(), "{last}");
+    assert_eq!(v["errors"], 0, "{last}");
+    assert_eq!(v["order_errors"], "-", "{last}");
+}

@@ -24,6 +24,10 @@ pub enum Scenario {
     /// An event of `--seats` seats, buyers racing for 1 to 4 seats each,
     /// then an audit; plus the event routes' own measurements.
     Event,
+    /// A queued event's on-sale: `--buyers` join its waiting room (a third
+    /// before `onSaleAt`), wait for admission, buy 1 to 4 seats and pay;
+    /// then an audit of the line's order and of the seats.
+    Onsale,
 }
 
 impl Scenario {
@@ -37,6 +41,7 @@ impl Scenario {
             Scenario::Signup => "signup",
             Scenario::Restart => "restart",
             Scenario::Event => "event",
+            Scenario::Onsale => "onsale",
         }
     }
 }
@@ -70,16 +75,18 @@ pub struct LoadArgs {
     /// --embedded; held by the server in restart.
     #[arg(long, default_value_t = 100)]
     pub tickets: usize,
-    /// Buyers in flash-sale (each a distinct user).
-    #[arg(long, default_value_t = 1000)]
-    pub buyers: usize,
+    /// Buyers in flash-sale, event and onsale, each a distinct user
+    /// (default 1,000; 100,000 in onsale).
+    #[arg(long)]
+    pub buyers: Option<usize>,
     /// Reservation attempts per flash-sale buyer (the first at their own
     /// seat, the others at seats still listed as available).
     #[arg(long, default_value_t = 3)]
     pub attempts: usize,
-    /// Seats of the event the buyers race for (event).
-    #[arg(long, default_value_t = 50_000)]
-    pub seats: usize,
+    /// Seats of the event the buyers race for (event: default 50,000;
+    /// onsale: 10,000).
+    #[arg(long)]
+    pub seats: Option<usize>,
     /// Extra events of `--seats` seats created first, to measure resident
     /// memory per seat (event: this process's with --embedded, or that of
     /// `--server-pid` with --target).
@@ -96,6 +103,43 @@ pub struct LoadArgs {
     /// (short, so that holds left unpaid lapse within the run).
     #[arg(long, default_value_t = 2)]
     pub hold_secs: u64,
+    /// Admitted buyers shopping at once (onsale: the --embedded server's
+    /// `queue.active_buyers`, and the sell-out bound's).
+    #[arg(long, default_value_t = 100)]
+    pub active_buyers: usize,
+    /// How long an admission pass lasts unused, in seconds (onsale: the
+    /// --embedded server's `queue.pass_secs`; with --target, the server's,
+    /// to date admissions from `passExpiresAt`).
+    #[arg(long, default_value_t = 10)]
+    pub pass_secs: u64,
+    /// A buyer's think time between admission and order, in milliseconds
+    /// (onsale).
+    #[arg(long, default_value_t = 200)]
+    pub think_ms: u64,
+    /// Seconds from the event's creation to its `onSaleAt` (onsale): the
+    /// early third joins within them.
+    #[arg(long, default_value_t = 5.0)]
+    pub lead_secs: f64,
+    /// Buyers who wait on the queue WebSocket instead of polling (onsale),
+    /// spread evenly over the buyers.
+    #[arg(long, default_value_t = 0)]
+    pub watchers: usize,
+    /// Child processes that run the --watchers (onsale with --target), so
+    /// that the connections count against other processes' open-files
+    /// limits; each binds its own loopback source address 127.0.0.(2+i).
+    #[arg(long, default_value_t = 0, requires = "target")]
+    pub watcher_procs: usize,
+    /// Join this existing queued event instead of creating one (onsale with
+    /// --target: how watcher processes are started).
+    #[arg(long, value_name = "ID", requires = "target")]
+    pub event: Option<String>,
+    /// The first seeded user who buys (onsale: the users before are the
+    /// organiser and other processes' buyers).
+    #[arg(long, default_value_t = 1)]
+    pub buyers_from: usize,
+    /// The loopback source address of this process's connections.
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<std::net::IpAddr>,
     /// WebSocket subscribers in live.
     #[arg(long, default_value_t = 100)]
     pub subscribers: usize,
@@ -152,6 +196,24 @@ pub struct SeedArgs {
     /// Where to write the users' tokens and the ticket ids.
     #[arg(long, value_name = "FILE", default_value = "seed.json")]
     pub out: PathBuf,
+}
+
+impl LoadArgs {
+    /// `--buyers`, or its default for the scenario.
+    pub fn buyers(&self) -> usize {
+        self.buyers.unwrap_or(match self.scenario {
+            Scenario::Onsale => 100_000,
+            _ => 1000,
+        })
+    }
+
+    /// `--seats`, or its default for the scenario.
+    pub fn seats(&self) -> usize {
+        self.seats.unwrap_or(match self.scenario {
+            Scenario::Onsale => 10_000,
+            _ => 50_000,
+        })
+    }
 }
 
 /// Signups in flight by default: two per core, so the hashing pool is

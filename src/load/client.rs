@@ -4,7 +4,7 @@
 //! measures, so the client must cost as little CPU as possible; hyper's raw
 //! client connection is about as cheap as a correct HTTP client gets.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// How long one request may take before it counts as an error (status 0).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,6 +39,7 @@ impl Outcome {
 /// One keep-alive HTTP/1.1 connection to the target, reopened after errors.
 pub struct Conn {
     addr: SocketAddr,
+    bind: Option<IpAddr>,
     host: String,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
@@ -46,8 +47,16 @@ pub struct Conn {
 impl Conn {
     /// A connection to `addr` (opened lazily, on the first request).
     pub fn new(addr: SocketAddr) -> Self {
+        Self::bound(addr, None)
+    }
+
+    /// A connection to `addr` from the local address `bind` (any when
+    /// `None`): several loopback sources spread connections past a
+    /// per-address cap.
+    pub fn bound(addr: SocketAddr, bind: Option<IpAddr>) -> Self {
         Conn {
             addr,
+            bind,
             host: addr.to_string(),
             sender: None,
         }
@@ -58,10 +67,7 @@ impl Conn {
             self.sender = None;
         }
         if self.sender.is_none() {
-            let stream = TcpStream::connect(self.addr)
-                .await
-                .map_err(|e| format!("connect {}: {e}", self.addr))?;
-            let _ = stream.set_nodelay(true);
+            let stream = connect(self.addr, self.bind).await?;
             let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                 .await
                 .map_err(|e| format!("handshake: {e}"))?;
@@ -153,6 +159,29 @@ impl Conn {
     pub async fn delete(&mut self, path: &str, token: Option<&str>) -> Outcome {
         self.send(Method::DELETE, path, token, None).await
     }
+}
+
+/// A TCP connection to `addr` from `bind` (any local address when `None`),
+/// without Nagle's delay.
+pub async fn connect(addr: SocketAddr, bind: Option<IpAddr>) -> Result<TcpStream, String> {
+    let stream = match bind {
+        None => TcpStream::connect(addr).await,
+        Some(ip) => {
+            let socket = if ip.is_ipv4() {
+                TcpSocket::new_v4()
+            } else {
+                TcpSocket::new_v6()
+            }
+            .map_err(|e| format!("socket: {e}"))?;
+            socket
+                .bind(SocketAddr::new(ip, 0))
+                .map_err(|e| format!("bind {ip}: {e}"))?;
+            socket.connect(addr).await
+        }
+    }
+    .map_err(|e| format!("connect {addr}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
 }
 
 /// The `id` field of a JSON object body (an order, a ticket), if any.

@@ -8,7 +8,7 @@
 //! - [`client`]: one cheap keep-alive HTTP/1.1 connection per worker.
 //! - [`seed`]: users, tickets and pre-minted tokens written straight into a
 //!   data directory, so bcrypt does not dominate other scenarios.
-//! - [`scenarios`]: flash-sale and event (each with its audit), browse,
+//! - [`scenarios`]: flash-sale, event and onsale (each with its audit), browse,
 //!   reserve, live, signup, restart.
 //! - [`baseline`]: the smallest warp route, served in-process.
 //! - [`stats`]: the latency histograms and error counts workers record.
@@ -109,6 +109,7 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         Scenario::Live => scenarios::live(&args, &target).await?,
         Scenario::Signup => scenarios::signup(&args, &target).await?,
         Scenario::Event => scenarios::event(&args, &target).await?,
+        Scenario::Onsale => scenarios::onsale(&args, &target).await?,
         Scenario::Restart => unreachable!("handled above"),
     };
     let baseline = if args.baseline {

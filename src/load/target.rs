@@ -79,12 +79,14 @@ pub(super) async fn embedded(args: &LoadArgs, base: &Settings) -> Result<Target,
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
     let window = match args.scenario {
-        Scenario::Event => args.hold_secs.max(1),
+        Scenario::Event | Scenario::Onsale => args.hold_secs.max(1),
         _ => base.orders.reservation_secs,
     };
     let mut settings = Settings::for_tests(dir.path(), window);
     settings.auth.bcrypt_cost = args.bcrypt_cost;
     settings.auth.jwt_secret = String::new();
+    settings.queue.active_buyers = args.active_buyers.max(1);
+    settings.queue.pass_secs = args.pass_secs.max(1);
     // One client address makes every request: the per-address limits would
     // measure themselves, not the server.
     settings.limits.auth_per_addr = u32::MAX;
@@ -92,7 +94,9 @@ pub(super) async fn embedded(args: &LoadArgs, base: &Settings) -> Result<Target,
     // Thousands of subscribers connect from 127.0.0.1.
     settings.server.max_connections_per_addr = 0;
     let users = match args.scenario {
-        Scenario::FlashSale | Scenario::Event => args.buyers.max(args.concurrency) + 1,
+        Scenario::FlashSale | Scenario::Event | Scenario::Onsale => {
+            args.buyers().max(args.concurrency) + 1
+        }
         _ => args.concurrency + 1,
     };
     let tickets = match args.scenario {

@@ -27,7 +27,7 @@ fn before(id: &str) -> String {
 /// a seat still listed as available, up to `--attempts` tries; a buyer who
 /// holds a seat pays at once with `tok_visa`.
 pub async fn flash_sale(args: &LoadArgs, target: &Target) -> Result<Report, String> {
-    let (n, m) = (args.tickets, args.buyers);
+    let (n, m) = (args.tickets, args.buyers());
     if n == 0 || m == 0 {
         return Err("flash-sale needs --tickets and --buyers above 0".into());
     }

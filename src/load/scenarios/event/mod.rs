@@ -7,10 +7,10 @@
 //! rate), GET of the raced event and its live snapshot; and, with
 //! `--events N`, the server's resident memory per seat.
 
-mod audit;
-mod layout;
-mod measure;
-mod race;
+pub(super) mod audit;
+pub(super) mod layout;
+pub(super) mod measure;
+pub(super) mod race;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ const SNAPSHOT_CLIENTS: usize = 4;
 
 /// event: see the module's doc.
 pub async fn event(args: &LoadArgs, target: &Target) -> Result<Report, String> {
-    let (n, m) = (args.seats, args.buyers);
+    let (n, m) = (args.seats(), args.buyers());
     if n == 0 || m == 0 || n > 100_000 {
         return Err("event needs --seats from 1 to 100000 and --buyers above 0".into());
     }
@@ -176,14 +176,14 @@ async fn memory(
     let before = measure::rss_kib(&status)?;
     let mut conn = Conn::new(target.addr);
     for i in 0..args.events {
-        let body = event_body(&format!("Memory {i}"), args.seats);
+        let body = event_body(&format!("Memory {i}"), args.seats());
         create_event(&mut conn, seller, &body).await?;
     }
     // Let the writer's buffers settle before reading the resident set.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = measure::rss_kib(&status)?;
-    let seats = (args.events * args.seats) as f64;
-    extra.insert("memory_seats".into(), json!(args.events * args.seats));
+    let seats = (args.events * args.seats()) as f64;
+    extra.insert("memory_seats".into(), json!(args.events * args.seats()));
     extra.insert("rss_before_kib".into(), json!(before));
     extra.insert("rss_after_kib".into(), json!(after));
     extra.insert(
