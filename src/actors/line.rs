@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use actix::prelude::*;
+use tokio::sync::oneshot;
 
 use super::passes::Passes;
 use super::{CommandError, Core};
@@ -34,42 +35,105 @@ pub struct Shared {
     pub closed: std::sync::atomic::AtomicBool,
 }
 
+/// A joiner waiting for its entry to be durable.
+type Waiter = (UserId, oneshot::Sender<Result<Entry, CommandError>>);
+
 /// The actor owning one event's line.
+///
+/// Changes are decided on `line`, the line with every change decided so
+/// far, and stored in batches, one at a time: whatever is decided while a
+/// batch is being stored (a crowd of joins) goes into the next one, so the
+/// line takes thousands of joins per durable write instead of one. Readers
+/// and joiners see a change only once its batch is durable; a refused batch
+/// drops everything decided after the last stored one.
 pub struct LineActor {
     shared: Arc<Shared>,
     core: Arc<Core>,
     active_buyers: usize,
     pass: Duration,
-    /// A write in flight: the tick waits.
-    busy: bool,
+    line: Line,
+    queued: Vec<Entry>,
+    queued_draw: Option<Draw>,
+    waiters: Vec<Waiter>,
+    storing: bool,
 }
 
 impl LineActor {
-    /// Stores `entries` (and `draw`) as one batch, then applies them.
-    fn store(
-        &mut self,
-        entries: Vec<Entry>,
-        draw: Option<Draw>,
-    ) -> ResponseActFuture<Self, Result<(), CommandError>> {
+    /// Decides `entries` (and `draw`): applied to the deciding line at
+    /// once, stored with the next batch.
+    fn decide(&mut self, entries: Vec<Entry>, draw: Option<Draw>, ctx: &mut Context<Self>) {
         if entries.is_empty() && draw.is_none() {
-            return Box::pin(fut::ready(Ok(())));
+            return;
         }
+        self.line
+            .apply(&entries, draw.as_ref(), self.core.clock.now());
+        self.queued.extend(entries);
+        if draw.is_some() {
+            self.queued_draw = draw;
+        }
+        self.flush(ctx);
+    }
+
+    /// Stores what is queued as one batch, unless a batch is in flight
+    /// (then it goes when that one is done).
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.storing || (self.queued.is_empty() && self.queued_draw.is_none()) {
+            return;
+        }
+        let entries = std::mem::take(&mut self.queued);
+        let draw = self.queued_draw.take();
         let mut writes: Vec<Write> = entries.iter().cloned().map(Write::Entry).collect();
         writes.extend(draw.clone().map(Write::Draw));
         let durable = self.core.storage.commit(writes);
-        self.busy = true;
-        Box::pin(durable.into_actor(self).map(move |res, act, _| {
-            act.busy = false;
-            res?;
-            let now = act.core.clock.now();
-            act.shared
-                .line
-                .write()
-                .expect("line lock")
-                .apply(&entries, draw.as_ref(), now);
-            act.shared.changed.send_modify(|n| *n += 1);
-            Ok(())
-        }))
+        self.storing = true;
+        ctx.spawn(durable.into_actor(self).map(move |res, act, ctx| {
+            act.storing = false;
+            match res {
+                Ok(()) => act.stored(&entries, draw.as_ref()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "waiting-room changes not stored");
+                    act.queued.clear();
+                    act.queued_draw = None;
+                    act.line = act.shared.line.read().expect("line lock").clone();
+                    for (_, tx) in act.waiters.drain(..) {
+                        let _ = tx.send(Err(e.clone().into()));
+                    }
+                }
+            }
+            act.flush(ctx);
+        }));
+    }
+
+    /// A batch is durable: readers see it, its joiners get their entries.
+    fn stored(&mut self, entries: &[Entry], draw: Option<&Draw>) {
+        let now = self.core.clock.now();
+        let admitted = entries
+            .iter()
+            .filter(|e| e.status == EntryStatus::Admitted && e.order.is_none())
+            .count();
+        metrics::counter!("queue_admissions_total").increment(admitted as u64);
+        self.shared
+            .line
+            .write()
+            .expect("line lock")
+            .apply(entries, draw, now);
+        self.answer_durable();
+        self.shared.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Answers every joiner whose entry is durable now.
+    fn answer_durable(&mut self) {
+        let line = self.shared.line.read().expect("line lock");
+        let mut waiting = Vec::with_capacity(self.waiters.len());
+        for (user, tx) in self.waiters.drain(..) {
+            match line.entry(user) {
+                Some(entry) => {
+                    let _ = tx.send(Ok(entry.clone()));
+                }
+                None => waiting.push((user, tx)),
+            }
+        }
+        self.waiters = waiting;
     }
 
     /// The seats of the event now (none if it is gone).
@@ -83,45 +147,30 @@ impl LineActor {
 
     /// The draw if due, else lapsed passes and admissions.
     fn tick(&mut self, ctx: &mut Context<Self>) {
-        if self.busy {
-            return;
-        }
         let now = self.core.clock.now();
-        let (entries, draw) = {
-            let line = self.shared.line.read().expect("line lock");
-            if let Some((placed, draw)) = draw_if_due(&line, now) {
-                (placed, Some(draw))
-            } else {
-                let mut changes = line.lapsed_passes(now);
+        let (entries, draw) = match draw_if_due(&self.line, now) {
+            Some((placed, draw)) => (placed, Some(draw)),
+            None => {
+                let mut changes = self.line.lapsed_passes(now);
                 if changes.is_empty() {
-                    let seats = self.seats(line.event());
-                    changes = line.admissions(now, self.active_buyers, self.pass, seats);
+                    let seats = self.seats(self.line.event());
+                    changes = self
+                        .line
+                        .admissions(now, self.active_buyers, self.pass, seats);
                 }
                 (changes, None)
             }
         };
-        if entries.is_empty() && draw.is_none() {
-            return;
-        }
-        let admitted = entries
-            .iter()
-            .filter(|e| e.status == EntryStatus::Admitted)
-            .count();
-        ctx.wait(self.store(entries, draw).map(move |res, _, _| match res {
-            Ok(()) => metrics::counter!("queue_admissions_total").increment(admitted as u64),
-            Err(e) => {
-                tracing::warn!(error = %e, "waiting-room change not stored; next tick retries")
-            }
-        }));
+        self.decide(entries, draw, ctx);
     }
 
     /// Fixes what a crash between an order's write and the line's left
     /// behind: an admitted entry whose order exists but was not recorded,
     /// or whose order ended.
     fn reconcile(&self) -> Vec<Entry> {
-        let line = self.shared.line.read().expect("line lock");
         let model = &self.core.read_model;
-        line.entries()
+        self.line
+            .entries()
             .filter(|e| e.status == EntryStatus::Admitted)
             .filter_map(|e| {
                 let admitted = e.admitted_at?;
@@ -148,11 +197,7 @@ impl Actor for LineActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let fixes = self.reconcile();
-        ctx.wait(self.store(fixes, None).map(|res, _, _| {
-            if let Err(e) = res {
-                tracing::warn!(error = %e, "waiting-room repair not stored");
-            }
-        }));
+        self.decide(fixes, None, ctx);
         ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
     }
 }
@@ -174,32 +219,30 @@ struct Join {
     user: UserId,
 }
 
-/// Join: the caller's entry, new (stored first) or the one it had.
+/// Join: the caller's entry, once durable (new, or the one it had).
 impl Handler<Join> for LineActor {
-    type Result = AtomicResponse<Self, Result<Entry, CommandError>>;
+    type Result = ResponseFuture<Result<Entry, CommandError>>;
 
-    fn handle(&mut self, msg: Join, _: &mut Self::Context) -> Self::Result {
-        let now = self.core.clock.now();
-        let (mut batch, draw, entry, new) = {
-            let line = self.shared.line.read().expect("line lock");
-            let (entry, new) = line.join(msg.user, now);
-            // A draw due is stored with the join, which is placed after it.
-            let (batch, draw) = match draw_if_due(&line, now) {
-                Some((placed, draw)) if new => (placed, Some(draw)),
-                _ => (Vec::new(), None),
-            };
-            (batch, draw, entry, new)
-        };
-        if !new {
-            return AtomicResponse::new(Box::pin(fut::ready(Ok(entry))));
-        }
-        batch.push(entry);
+    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
         let user = msg.user;
-        AtomicResponse::new(Box::pin(self.store(batch, draw).map(move |res, act, _| {
-            res?;
-            let line = act.shared.line.read().expect("line lock");
-            line.entry(user).cloned().ok_or(CommandError::NotFound)
-        })))
+        if let Some(entry) = self.shared.line.read().expect("line lock").entry(user) {
+            let entry = entry.clone();
+            return Box::pin(async move { Ok(entry) });
+        }
+        if self.line.entry(user).is_none() {
+            let now = self.core.clock.now();
+            let (entry, _) = self.line.join(user, now);
+            // A draw due is stored with the join, which is placed after it.
+            let (mut entries, draw) = match draw_if_due(&self.line, now) {
+                Some((placed, draw)) => (placed, Some(draw)),
+                None => (Vec::new(), None),
+            };
+            entries.push(entry);
+            self.decide(entries, draw, ctx);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push((user, tx));
+        Box::pin(async move { rx.await.unwrap_or(Err(CommandError::ShuttingDown)) })
     }
 }
 
@@ -215,26 +258,15 @@ struct OrderNews {
 
 /// OrderNews: the entry records its order, or is done.
 impl Handler<OrderNews> for LineActor {
-    type Result = AtomicResponse<Self, ()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: OrderNews, _: &mut Self::Context) -> Self::Result {
-        let change = {
-            let line = self.shared.line.read().expect("line lock");
-            if msg.ended {
-                line.order_ended(msg.user, msg.order)
-            } else {
-                line.ordered(msg.user, msg.order)
-            }
+    fn handle(&mut self, msg: OrderNews, ctx: &mut Self::Context) {
+        let change = if msg.ended {
+            self.line.order_ended(msg.user, msg.order)
+        } else {
+            self.line.ordered(msg.user, msg.order)
         };
-        AtomicResponse::new(Box::pin(
-            self.store(change.into_iter().collect(), None)
-                .map(|res, _, _| {
-                    if let Err(e) = res {
-                        // Repaired from the orders at the next start.
-                        tracing::warn!(error = %e, "waiting-room order news not stored");
-                    }
-                }),
-        ))
+        self.decide(change.into_iter().collect(), None, ctx);
     }
 }
 
@@ -300,11 +332,15 @@ impl Lines {
             closed: Default::default(),
         });
         let actor = LineActor {
+            line: shared.line.read().expect("line lock").clone(),
             shared: shared.clone(),
             core: self.core.clone(),
             active_buyers: self.active_buyers,
             pass: self.pass,
-            busy: false,
+            queued: Vec::new(),
+            queued_draw: None,
+            waiters: Vec::new(),
+            storing: false,
         };
         let addr = LineActor::start_in_arbiter(arbiter, move |_| actor);
         self.lines
