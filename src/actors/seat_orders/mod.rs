@@ -298,14 +298,7 @@ impl SeatOrders {
                 return Err(e.into());
             }
         };
-        let writes = changes
-            .tickets
-            .iter()
-            .cloned()
-            .map(Write::Ticket)
-            .chain(changes.orders.iter().cloned().map(Write::Order))
-            .collect();
-        if let Err(e) = self.core.storage.commit(writes).await {
+        if let Err(e) = self.core.storage.commit(writes(&changes, None)).await {
             self.settle(Some(order_id), ids.into_iter().map(|id| (id, None)));
             return Err(e.into());
         }
@@ -320,6 +313,18 @@ impl SeatOrders {
         self.arm(order.id, order.expires_at);
         Ok(order)
     }
+}
+
+/// The batch that stores `changes` of seats and their order, plus `extra`.
+fn writes(changes: &crate::domain::Changes, extra: Option<Write>) -> Vec<Write> {
+    changes
+        .tickets
+        .iter()
+        .cloned()
+        .map(Write::Ticket)
+        .chain(changes.orders.iter().cloned().map(Write::Order))
+        .chain(extra)
+        .collect()
 }
 
 /// Why tentative holds were not all taken.

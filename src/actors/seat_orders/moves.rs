@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::SeatOrders;
+use super::{writes, SeatOrders};
 use crate::actors::CommandError;
 use crate::domain::{
     seat_order, CancelReason, Changes, DomainError, Order, OrderId, Payment, PaymentId, PaymentRef,
@@ -88,15 +88,7 @@ impl SeatOrders {
         changes: Changes,
         extra: Option<Write>,
     ) -> Result<(), CommandError> {
-        let writes = changes
-            .tickets
-            .iter()
-            .cloned()
-            .map(Write::Ticket)
-            .chain(changes.orders.iter().cloned().map(Write::Order))
-            .chain(extra)
-            .collect();
-        self.core.storage.commit(writes).await?;
+        self.core.storage.commit(writes(&changes, extra)).await?;
         let event = order.event_id().expect("an order of seats");
         self.core
             .read_model

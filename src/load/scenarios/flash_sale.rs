@@ -241,36 +241,9 @@ async fn audit(
     }
     errors += (tickets.len() - rows.len()) as u64;
 
-    let next = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..args.concurrency.clamp(1, buyers.len()))
-        .map(|_| {
-            let (next, buyers) = (next.clone(), buyers.clone());
-            let addr = target.addr;
-            tokio::spawn(async move {
-                let mut conn = Conn::new(addr);
-                let mut found = Vec::new();
-                let mut errors = 0u64;
-                loop {
-                    let b = next.fetch_add(1, Ordering::Relaxed);
-                    if b >= buyers.len() {
-                        break;
-                    }
-                    let out = conn.get("/api/orders", Some(&buyers[b])).await;
-                    match serde_json::from_slice::<Vec<OrderRow>>(&out.body) {
-                        Ok(orders) if out.status == 200 => found.extend(orders),
-                        _ => errors += 1,
-                    }
-                }
-                (found, errors)
-            })
-        })
-        .collect();
-    let mut orders = Vec::new();
-    for t in tasks {
-        let (found, e) = t.await.map_err(|e| e.to_string())?;
-        orders.extend(found);
-        errors += e;
-    }
+    let (orders, e) =
+        super::event::audit::buyers_orders::<OrderRow>(target, buyers, args.concurrency).await?;
+    errors += e;
     let mut live: HashMap<&str, u64> = HashMap::new();
     let mut complete: HashMap<&str, u64> = HashMap::new();
     let mut mismatched = 0u64;

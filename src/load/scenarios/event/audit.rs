@@ -89,7 +89,7 @@ pub async fn audit(
         .into_iter()
         .map(|s| (s.id.clone(), s))
         .collect();
-    let orders = buyers_orders(target, buyers, concurrency).await;
+    let orders = buyers_orders::<OrderRow>(target, buyers, concurrency).await;
     let (orders, errors) = orders?;
     a.errors += errors;
 
@@ -176,12 +176,17 @@ pub async fn audit(
     Ok(a)
 }
 
-/// `GET /api/orders` of every buyer, `concurrency` at a time.
-async fn buyers_orders(
+/// `GET /api/orders` of every buyer, `concurrency` at a time, each order
+/// read as `Row` (the audits read different fields); with how many reads
+/// failed.
+pub(crate) async fn buyers_orders<Row>(
     target: &Target,
     buyers: &Arc<Vec<String>>,
     concurrency: usize,
-) -> Result<(Vec<OrderRow>, u64), String> {
+) -> Result<(Vec<Row>, u64), String>
+where
+    Row: serde::de::DeserializeOwned + Send + 'static,
+{
     let next = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..concurrency.clamp(1, buyers.len().max(1)))
         .map(|_| {
@@ -197,7 +202,7 @@ async fn buyers_orders(
                         break;
                     }
                     let out = conn.get("/api/orders", Some(&buyers[b])).await;
-                    match serde_json::from_slice::<Vec<OrderRow>>(&out.body) {
+                    match serde_json::from_slice::<Vec<Row>>(&out.body) {
                         Ok(orders) if out.status == 200 => found.extend(orders),
                         _ => errors += 1,
                     }
