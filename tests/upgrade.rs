@@ -284,7 +284,7 @@ fn export_and_check_open_it_by_upgrading_it(version: u8) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines[0]["version"], 3);
+    assert_eq!(lines[0]["version"], 4, "the export format of this build");
     let kinds = |kind: &str| -> Vec<&Value> {
         lines
             .iter()
