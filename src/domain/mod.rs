@@ -11,6 +11,7 @@ pub mod line;
 pub mod order;
 pub mod position;
 pub mod seat_order;
+pub mod shuffle;
 pub mod ticket;
 pub mod time;
 pub mod user;

@@ -11,7 +11,7 @@ use fantoccini::key::Key;
 use serde_json::{json, Value};
 
 use crate::ensure;
-use crate::harness::{guarded, tid, ApiUser, Browser, Env, TestResult};
+use crate::harness::{guarded, tid, ApiUser, Browser, Env, TestResult, LAYOUT_SHIFTS};
 
 /// The password of the users made through the API (`Api::sign_up`).
 const API_PASSWORD: &str = "correct horse";
@@ -439,18 +439,6 @@ async fn several_expire(env: &Env) -> TestResult {
 
 // ------------------------------------------------------------ layout shift
 
-/// The layout shifts recorded since the page loaded (buffered entries) and
-/// the elements that moved.
-const SHIFTS: &str = "const done = arguments[arguments.length - 1];
-    const entries = [];
-    new PerformanceObserver((list) => entries.push(...list.getEntries()))
-      .observe({ type: 'layout-shift', buffered: true });
-    setTimeout(() => done({
-      total: entries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0),
-      moved: entries.flatMap((e) => (e.sources || []).map((s) =>
-        s.node ? (s.node.className?.baseVal ?? s.node.className ?? s.node.nodeName) + '' : '?')),
-    }), 300);";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_page_does_not_shift_on_load() {
     let env = Env::start("event_page_does_not_shift_on_load", 900, &["visitor"]).await;
@@ -492,7 +480,7 @@ async fn no_shift(env: &Env) -> TestResult {
     visitor.client().refresh().await?;
     open_map(visitor, &event).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let m = visitor.js_async(SHIFTS, vec![]).await?;
+    let m = visitor.js_async(LAYOUT_SHIFTS, vec![]).await?;
     let total = m["total"].as_f64().unwrap_or(f64::MAX);
     visitor.shot("01-loaded").await?;
     let small = total < 0.01;

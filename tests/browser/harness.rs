@@ -33,6 +33,19 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// What scenario steps return.
 pub type TestResult<T = ()> = Result<T, Error>;
 
+/// A script (for `execute_async`) reporting the layout shifts recorded since
+/// the page loaded (buffered entries) and the elements that moved:
+/// `{total, moved}`.
+pub const LAYOUT_SHIFTS: &str = "const done = arguments[arguments.length - 1];
+    const entries = [];
+    new PerformanceObserver((list) => entries.push(...list.getEntries()))
+      .observe({ type: 'layout-shift', buffered: true });
+    setTimeout(() => done({
+      total: entries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0),
+      moved: entries.flatMap((e) => (e.sources || []).map((s) =>
+        s.node ? (s.node.className?.baseVal ?? s.node.className ?? s.node.nodeName) + '' : '?')),
+    }), 300);";
+
 /// How long any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 /// How long a whole scenario may take.

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::ensure;
-use crate::harness::{guarded, tid, ApiUser, Browser, Env, TestResult};
+use crate::harness::{guarded, tid, ApiUser, Browser, Env, TestResult, LAYOUT_SHIFTS};
 
 /// The password of the users made through the API (`Api::sign_up`).
 const API_PASSWORD: &str = "correct horse";
@@ -357,18 +357,6 @@ async fn three_in_line(env: &Env) -> TestResult {
 
 // ------------------------------------------------------------ layout shift
 
-/// The layout shifts recorded since the page loaded (buffered entries) and
-/// the elements that moved.
-const SHIFTS: &str = "const done = arguments[arguments.length - 1];
-    const entries = [];
-    new PerformanceObserver((list) => entries.push(...list.getEntries()))
-      .observe({ type: 'layout-shift', buffered: true });
-    setTimeout(() => done({
-      total: entries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0),
-      moved: entries.flatMap((e) => (e.sources || []).map((s) =>
-        s.node ? (s.node.className?.baseVal ?? s.node.className ?? s.node.nodeName) + '' : '?')),
-    }), 300);";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_room_does_not_shift_on_load() {
     let env = Env::start("waiting_room_does_not_shift_on_load", 900, &["visitor"]).await;
@@ -397,7 +385,7 @@ async fn no_shift(env: &Env) -> TestResult {
         )
         .await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let m = visitor.js_async(SHIFTS, vec![]).await?;
+    let m = visitor.js_async(LAYOUT_SHIFTS, vec![]).await?;
     let total = m["total"].as_f64().unwrap_or(f64::MAX);
     visitor.shot("01-loaded").await?;
     let small = total < 0.01;
