@@ -10,7 +10,7 @@
 //! entries still waiting are exactly those placed after the last admitted
 //! place: a watcher computes `ahead` from that one shared number.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -104,8 +104,9 @@ pub struct Line {
     drawn: bool,
     /// The highest place admitted (or turned away as sold out).
     moved_to: u64,
-    /// Admitted entries still shopping (admitted, not done or expired).
-    shopping: usize,
+    /// Admitted entries still shopping (admitted, not done or expired): the
+    /// only ones whose pass can lapse, so a tick never walks the whole line.
+    shopping: HashSet<UserId>,
     /// When the admissions of the last minute happened (for the ETA).
     recent: VecDeque<Timestamp>,
 }
@@ -124,7 +125,7 @@ impl Line {
             early: Vec::new(),
             drawn: false,
             moved_to: 0,
-            shopping: 0,
+            shopping: HashSet::new(),
             recent: VecDeque::new(),
         }
     }
@@ -166,7 +167,7 @@ impl Line {
             None => self.early.push(e.user),
         }
         if e.status == EntryStatus::Admitted {
-            self.shopping += 1;
+            self.shopping.insert(e.user);
         }
     }
 
@@ -306,7 +307,7 @@ impl Line {
             return Vec::new();
         }
         waiting
-            .take(active.saturating_sub(self.shopping))
+            .take(active.saturating_sub(self.shopping.len()))
             .map(|e| Entry {
                 status: EntryStatus::Admitted,
                 admitted_at: Some(now),
@@ -318,13 +319,10 @@ impl Line {
 
     /// Admitted entries whose pass ran out unused at `now`.
     pub fn lapsed_passes(&self, now: Timestamp) -> Vec<Entry> {
-        self.entries
-            .values()
-            .filter(|e| {
-                e.status == EntryStatus::Admitted
-                    && e.order.is_none()
-                    && e.pass_expires_at.is_some_and(|t| now >= t)
-            })
+        self.shopping
+            .iter()
+            .filter_map(|u| self.entries.get(u))
+            .filter(|e| e.order.is_none() && e.pass_expires_at.is_some_and(|t| now >= t))
             .map(|e| Entry {
                 status: EntryStatus::Expired,
                 ..e.clone()
@@ -366,10 +364,12 @@ impl Line {
             let shopping = e.status == EntryStatus::Admitted;
             match (was_shopping, shopping) {
                 (false, true) => {
-                    self.shopping += 1;
+                    self.shopping.insert(e.user);
                     self.recent.push_back(now);
                 }
-                (true, false) => self.shopping -= 1,
+                (true, false) => {
+                    self.shopping.remove(&e.user);
+                }
                 _ => {}
             }
             match e.place {
