@@ -90,7 +90,13 @@ impl SeatOrders {
                 users: self.lines.users(id),
             });
         }
-        self.core.storage.commit(writes).await?;
+        // The deletion's batch names every seat's key (100,000 of them at
+        // most): encoded on the blocking pool, like the creation's.
+        let storage = self.core.storage.clone();
+        let durable = tokio::task::spawn_blocking(move || storage.commit(writes))
+            .await
+            .map_err(|_| CommandError::ShuttingDown)?;
+        durable.await?;
         model.remove_event(id);
         self.lines.stop(id);
         Ok(())
