@@ -7,36 +7,24 @@ use std::process::Command;
 
 #[test]
 fn a_tiny_flash_sale_sells_every_ticket_once() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ticketing"))
-        .args([
-            "load",
-            "--embedded",
-            "--scenario",
-            "flash-sale",
-            "--tickets",
-            "20",
-            "--buyers",
-            "100",
-            "--concurrency",
-            "16",
-            "--bcrypt-cost",
-            "4",
-            "--duration",
-            "60",
-            "--json",
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run ticketing load");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("a JSON line");
-    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let (v, last) = load_report(&[
+        "load",
+        "--embedded",
+        "--scenario",
+        "flash-sale",
+        "--tickets",
+        "20",
+        "--buyers",
+        "100",
+        "--concurrency",
+        "16",
+        "--bcrypt-cost",
+        "4",
+        "--duration",
+        "60",
+        "--json",
+    ]);
+    let last = last.as_str();
     assert_eq!(v["scenario"], "flash-sale");
     assert_eq!(v["oversold"], 0, "{last}");
     assert_eq!(v["sold"], 20, "{last}");
@@ -61,41 +49,29 @@ fn a_tiny_flash_sale_sells_every_ticket_once() {
 /// audit through the API finds no seat oversold and no order in part.
 #[test]
 fn a_small_event_on_sale_oversells_nothing_and_leaves_no_order_in_part() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ticketing"))
-        .args([
-            "load",
-            "--embedded",
-            "--scenario",
-            "event",
-            "--seats",
-            "2000",
-            "--create-seats",
-            "5000",
-            "--buyers",
-            "200",
-            "--attempts",
-            "3",
-            "--concurrency",
-            "16",
-            "--hold-secs",
-            "3",
-            "--duration",
-            "3",
-            "--baseline",
-            "--json",
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run ticketing load");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("a JSON line");
-    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let (v, last) = load_report(&[
+        "load",
+        "--embedded",
+        "--scenario",
+        "event",
+        "--seats",
+        "2000",
+        "--create-seats",
+        "5000",
+        "--buyers",
+        "200",
+        "--attempts",
+        "3",
+        "--concurrency",
+        "16",
+        "--hold-secs",
+        "3",
+        "--duration",
+        "3",
+        "--baseline",
+        "--json",
+    ]);
+    let last = last.as_str();
     assert_eq!(v["scenario"], "event");
     assert_eq!(v["oversold"], 0, "{last}");
     assert_eq!(v["partial_orders"], 0, "{last}");
@@ -135,42 +111,30 @@ fn a_small_event_on_sale_oversells_nothing_and_leaves_no_order_in_part() {
 /// order and nobody admitted twice, and every seat sold.
 #[test]
 fn a_small_queued_on_sale_is_fair_and_oversells_nothing() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ticketing"))
-        .args([
-            "load",
-            "--embedded",
-            "--scenario",
-            "onsale",
-            "--seats",
-            "200",
-            "--buyers",
-            "300",
-            "--concurrency",
-            "16",
-            "--active-buyers",
-            "10",
-            "--think-ms",
-            "20",
-            "--lead-secs",
-            "2",
-            "--watchers",
-            "30",
-            "--duration",
-            "40",
-            "--json",
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run ticketing load");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("a JSON line");
-    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let (v, last) = load_report(&[
+        "load",
+        "--embedded",
+        "--scenario",
+        "onsale",
+        "--seats",
+        "200",
+        "--buyers",
+        "300",
+        "--concurrency",
+        "16",
+        "--active-buyers",
+        "10",
+        "--think-ms",
+        "20",
+        "--lead-secs",
+        "2",
+        "--watchers",
+        "30",
+        "--duration",
+        "40",
+        "--json",
+    ]);
+    let last = last.as_str();
     assert_eq!(v["scenario"], "onsale");
     assert_eq!(v["oversold"], 0, "{last}");
     assert_eq!(v["order_violations"], 0, "{last}");
@@ -183,4 +147,24 @@ fn a_small_queued_on_sale_is_fair_and_oversells_nothing() {
     assert!(v["sellout_s"].as_f64().is_some(), "{last}");
     assert_eq!(v["errors"], 0, "{last}");
     assert_eq!(v["order_errors"], "-", "{last}");
+}
+
+/// Runs `ticketing load` with `args`; it must succeed. Its report: the JSON
+/// of its last line, and that line (for failure messages).
+fn load_report(args: &[&str]) -> (serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketing"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run ticketing load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().expect("a JSON line").to_owned();
+    let v = serde_json::from_str(&last).expect("the last line is JSON");
+    (v, last)
 }
