@@ -3,11 +3,15 @@
 //! disk-full test mounts a small tmpfs, so it needs root (CI runs as root);
 //! without it the test fails and says why.
 
+#[path = "support/sled.rs"]
+mod sled_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use sled_dir::{close_sled, open_sled};
 use ticketing::config::Settings;
 use ticketing::App;
 
@@ -260,16 +264,16 @@ fn a_data_directory_of_a_newer_schema_or_another_program_is_refused_untouched() 
     // Another program's sled database.
     let foreign = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(foreign.path()).unwrap();
+        let db = open_sled(foreign.path());
         db.insert(b"their/key", b"their value".to_vec()).unwrap();
-        db.flush().unwrap();
+        close_sled(foreign.path(), db);
     }
     // A database written by a newer build of ticketing.
     let newer = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(newer.path()).unwrap();
+        let db = open_sled(newer.path());
         db.insert(b"meta/format", b"ticketing/99".to_vec()).unwrap();
-        db.flush().unwrap();
+        close_sled(newer.path(), db);
     }
     // Garbage where sled's files should be.
     let garbage = tempfile::tempdir().unwrap();
@@ -291,11 +295,11 @@ fn a_data_directory_of_a_newer_schema_or_another_program_is_refused_untouched() 
     }
     // Nothing was wiped or rewritten. (sled itself may grow its files and
     // write a snapshot when opened; the records are what must not change.)
-    let db = sled::open(foreign.path()).unwrap();
+    let db = open_sled(foreign.path());
     assert_eq!(db.len(), 1);
     assert_eq!(&*db.get(b"their/key").unwrap().unwrap(), b"their value");
     drop(db);
-    let db = sled::open(newer.path()).unwrap();
+    let db = open_sled(newer.path());
     assert_eq!(db.len(), 1);
     assert_eq!(&*db.get(b"meta/format").unwrap().unwrap(), b"ticketing/99");
     drop(db);

@@ -14,6 +14,8 @@
 mod child;
 #[path = "api/client.rs"]
 mod client;
+#[path = "support/sled.rs"]
+mod sled_dir;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +25,7 @@ use serde_json::{json, Value};
 
 use child::{spawn_server, tail};
 use client::*;
+use sled_dir::{close_sled, open_sled};
 use ticketing::domain::{OrderId, Payment, Timestamp};
 
 /// The fixture of schema `version`.
@@ -44,7 +47,7 @@ fn copy_of_fixture(version: u8) -> tempfile::TempDir {
 
 /// Every key and value in the directory, read with sled itself.
 fn raw_pairs(dir: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let db = sled::open(dir).unwrap();
+    let db = open_sled(dir);
     db.iter()
         .map(|r| {
             let (k, v) = r.unwrap();
@@ -346,12 +349,12 @@ fn a_directory_holding_a_record_of_another_version_is_refused_untouched(
 ) {
     let data = copy_of_fixture(version);
     {
-        let db = sled::open(data.path()).unwrap();
+        let db = open_sled(data.path());
         let (k, v) = db.scan_prefix(b"t/").next().unwrap().unwrap();
         let mut other = v.to_vec();
         other[0] = record_version;
         db.insert(k, other).unwrap();
-        db.flush().unwrap();
+        close_sled(data.path(), db);
     }
     let before = raw_pairs(data.path());
     let (ok, _, err) = ticketing(data.path(), &["serve"]);
@@ -381,9 +384,9 @@ fn a_schema_2_directory_holding_a_record_of_another_version_is_refused_untouched
 fn a_directory_of_a_newer_schema_is_refused_untouched() {
     let data = copy_of_fixture(2);
     {
-        let db = sled::open(data.path()).unwrap();
+        let db = open_sled(data.path());
         db.insert(b"meta/format", b"ticketing/4".to_vec()).unwrap();
-        db.flush().unwrap();
+        close_sled(data.path(), db);
     }
     let before = raw_pairs(data.path());
     let (ok, _, err) = ticketing(data.path(), &["serve"]);
