@@ -110,7 +110,8 @@ pub fn upgrade_feed(req: &Request<Incoming>) -> Option<Feed> {
 
 fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        // Clients send nothing but pongs and a close: a small read chunk.
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         // One frame, and a control frame queued behind it.
         .max_write_buffer_size(2 * FRAGMENT)
