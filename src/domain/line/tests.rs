@@ -1,0 +1,110 @@
+//! The line's rules: the draw, admissions, the waiting list, sold out.
+
+use super::*;
+
+const E: EventId = EventId(1);
+const PASS: Duration = Duration::from_secs(600);
+const FREE: Seats = Seats {
+    available: 100,
+    reserved: 0,
+};
+
+fn join(line: &mut Line, user: u64, now: i64) -> Entry {
+    let (e, new) = line.join(UserId(user), Timestamp(now));
+    if new {
+        line.apply(std::slice::from_ref(&e), None, Timestamp(now));
+    }
+    e
+}
+
+#[test]
+fn early_entries_are_drawn_ahead_of_later_ones_which_come_in_order() {
+    let mut line = Line::new(E, Timestamp(1000));
+    for u in 1..=5 {
+        assert_eq!(join(&mut line, u, 10 * u as i64).place, None);
+    }
+    // Joining at the on-sale before the draw ran: placed after the
+    // five early ones, whom the draw (stored with it) places first.
+    assert_eq!(line.join(UserId(6), Timestamp(1000)).0.place, Some(6));
+    assert_eq!(
+        join(&mut line, 3, 999).joined_at,
+        Timestamp(30),
+        "one entry per account"
+    );
+    assert!(line.draw_due(Timestamp(1000)));
+    let (placed, draw) = line.draw(42, Timestamp(1000));
+    line.apply(&placed, Some(&draw), Timestamp(1000));
+    let mut places: Vec<u64> = placed.iter().map(|e| e.place.unwrap()).collect();
+    places.sort_unstable();
+    assert_eq!(places, vec![1, 2, 3, 4, 5]);
+    assert_eq!(join(&mut line, 9, 2000).place, Some(6));
+    assert_eq!(join(&mut line, 8, 2001).place, Some(7));
+    let late = line.entry(UserId(8)).unwrap().clone();
+    assert_eq!(line.ahead(&late), Some(6));
+}
+
+#[test]
+fn admission_keeps_to_active_buyers_and_seats() {
+    let mut line = Line::new(E, Timestamp(0));
+    let (placed, draw) = line.draw(1, Timestamp(0));
+    line.apply(&placed, Some(&draw), Timestamp(0));
+    for u in 1..=4 {
+        join(&mut line, u, u as i64);
+    }
+    let now = Timestamp(10);
+    let admitted = line.admissions(now, 2, PASS, FREE);
+    assert_eq!(
+        admitted.iter().map(|e| e.user.0).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    line.apply(&admitted, None, now);
+    assert!(
+        line.admissions(now, 2, PASS, FREE).is_empty(),
+        "two shop already"
+    );
+    let e3 = line.entry(UserId(3)).unwrap().clone();
+    assert_eq!(line.ahead(&e3), Some(0));
+    assert_eq!(
+        line.eta_secs(&e3, now),
+        Some(30),
+        "2 a minute: the next in 30 s"
+    );
+    // One buys: its order ends, the next is admitted.
+    let o = line.ordered(UserId(1), OrderId(7)).unwrap();
+    line.apply(&[o], None, now);
+    let done = line.order_ended(UserId(1), OrderId(7)).unwrap();
+    assert_eq!(done.status, EntryStatus::Done);
+    line.apply(&[done], None, now);
+    let next = line.admissions(now, 2, PASS, FREE);
+    assert_eq!(next.iter().map(|e| e.user.0).collect::<Vec<_>>(), vec![3]);
+    line.apply(&next, None, now);
+    // A pass that lapses unused frees its place too.
+    let lapsed = line.lapsed_passes(now.plus(PASS));
+    let mut users: Vec<u64> = lapsed.iter().map(|e| e.user.0).collect();
+    users.sort_unstable();
+    assert_eq!(users, vec![2, 3]);
+    assert!(lapsed.iter().all(|e| e.status == EntryStatus::Expired));
+}
+
+#[test]
+fn a_held_out_line_waits_and_a_sold_out_one_says_so() {
+    let mut line = Line::new(E, Timestamp(0));
+    let (placed, draw) = line.draw(1, Timestamp(0));
+    line.apply(&placed, Some(&draw), Timestamp(0));
+    join(&mut line, 1, 1);
+    join(&mut line, 2, 2);
+    let held = Seats {
+        available: 0,
+        reserved: 3,
+    };
+    assert!(line.admissions(Timestamp(5), 10, PASS, held).is_empty());
+    let gone = Seats {
+        available: 0,
+        reserved: 0,
+    };
+    let out = line.admissions(Timestamp(5), 10, PASS, gone);
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|e| e.status == EntryStatus::Soldout));
+    line.apply(&out, None, Timestamp(5));
+    assert_eq!(line.moved_to(), 2);
+}
