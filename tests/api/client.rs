@@ -518,3 +518,26 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Every seat of event `id` in map order (all pages).
+pub async fn all_seats(api: &Api, id: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    loop {
+        let after = out
+            .last()
+            .map(|s| format!("&after={}", id_of(s)))
+            .unwrap_or_default();
+        let page = api
+            .get(
+                &format!("/api/events/{id}/seats?limit=1000{after}"),
+                Auth::None,
+            )
+            .await
+            .json(200);
+        let page = page.as_array().expect("an array").clone();
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}

@@ -59,29 +59,6 @@ fn seat_ids(order: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every seat of event `id` in map order.
-async fn all_seats(api: &Api, id: &str) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    loop {
-        let after = out
-            .last()
-            .map(|s| format!("&after={}", id_of(s)))
-            .unwrap_or_default();
-        let page = api
-            .get(
-                &format!("/api/events/{id}/seats?limit=1000{after}"),
-                Auth::None,
-            )
-            .await
-            .json(200);
-        let page = page.as_array().expect("an array").clone();
-        if page.is_empty() {
-            return out;
-        }
-        out.extend(page);
-    }
-}
-
 /// One order of the burst: 1 to 4 seats by ids (overlapping other
 /// tasks' picks) or best available, then, for some, a payment or a cancel.
 async fn one(

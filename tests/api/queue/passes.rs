@@ -37,7 +37,7 @@ async fn a_pass_is_good_for_its_account_its_event_and_one_order() {
         .await
         .error(403, REFUSED, None);
     // The other bodies need it too.
-    let seats = crate::seats::all_seats(&app, &one).await;
+    let seats = crate::client::all_seats(&app, &one).await;
     app.post(
         "/api/orders",
         Auth::Bearer(&ann),

@@ -31,29 +31,6 @@ pub async fn create_event(api: &Api, organizer: &User, sections: Value) -> Value
     .json(201)
 }
 
-/// Every seat of event `id` in map order (all pages).
-pub async fn all_seats(api: &Api, id: &str) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    loop {
-        let after = out
-            .last()
-            .map(|s| format!("&after={}", id_of(s)))
-            .unwrap_or_default();
-        let page = api
-            .get(
-                &format!("/api/events/{id}/seats?limit=1000{after}"),
-                Auth::None,
-            )
-            .await
-            .json(200);
-        let page = page.as_array().expect("an array").clone();
-        if page.is_empty() {
-            return out;
-        }
-        out.extend(page);
-    }
-}
-
 /// `buyer` orders `ticket_ids`, all or nothing.
 pub async fn order_seats(api: &Api, buyer: &User, ticket_ids: &[String]) -> Resp {
     api.post(
