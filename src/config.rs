@@ -63,9 +63,15 @@ pub struct ServerSettings {
     pub max_connections_per_addr: usize,
 }
 
-/// `[storage]`: the sled directory.
+/// `[storage]`: which store of record, and its settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StorageSettings {
+    /// The store of record: embedded sled (the default) or PostgreSQL.
+    pub backend: StoreBackend,
+    /// The PostgreSQL connection string (`postgres://user:pass@host/db` or
+    /// `host=/run/postgresql dbname=ticketing`), required with
+    /// `backend = "postgres"`.
+    pub postgres_url: String,
     /// Data directory, created when missing.
     pub path: PathBuf,
     /// Free space (MiB) kept in reserve: below it, writes answer 503 until
@@ -74,6 +80,16 @@ pub struct StorageSettings {
     /// Size (KiB) of a write-ahead log segment; each full one is folded
     /// into sled in the background.
     pub wal_checkpoint_kib: u64,
+}
+
+/// Where the state of record lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// sled with a write-ahead log in `storage.path`: nothing to install.
+    Sled,
+    /// A PostgreSQL database at `storage.postgres_url`.
+    Postgres,
 }
 
 /// `[orders]`: holds.
@@ -203,6 +219,11 @@ impl Settings {
                 "storage.wal_checkpoint_kib must be at least 1".into(),
             ));
         }
+        if self.storage.backend == StoreBackend::Postgres && self.storage.postgres_url.is_empty() {
+            return Err(ConfigError::Invalid(
+                "storage.postgres_url is required with storage.backend = \"postgres\"".into(),
+            ));
+        }
         if self.limits.failed_signins_per_email == 0 || self.limits.auth_per_addr == 0 {
             return Err(ConfigError::Invalid(
                 "limits.failed_signins_per_email and limits.auth_per_addr must be at least 1"
@@ -251,6 +272,7 @@ mod tests {
         let s = Settings::default();
         assert_eq!(s.server.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(s.storage.path, PathBuf::from("./data"));
+        assert_eq!(s.storage.backend, StoreBackend::Sled);
         assert_eq!(s.orders.reservation_secs, 900);
         assert_eq!(s.auth.bcrypt_cost, 12);
         assert_eq!(s.auth.session_secs, 86400);
