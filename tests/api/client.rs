@@ -27,6 +27,20 @@ pub fn plain_client() -> Client {
         .expect("build reqwest client")
 }
 
+/// A client without a cookie store that waits a minute: for requests that
+/// wait on a bcrypt hash at a cost above the tests' 4. Hashes run at idle
+/// priority, so on a machine saturated by other tests one can take far
+/// longer than [`REQUEST_TIMEOUT`] (a CI run failed so), though the server
+/// is not hung.
+pub fn patient_client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("build reqwest client")
+}
+
 /// A client that keeps cookies, like a browser.
 pub fn cookie_client() -> Client {
     Client::builder()

@@ -521,12 +521,12 @@ async fn signin_with_a_password_over_72_bytes_is_invalid_credentials_after_a_has
         format!("{password}EXTRA"),
     ] {
         let t = std::time::Instant::now();
-        app.signin_raw(&plain_client(), &email, &longer)
+        app.signin_raw(&patient_client(), &email, &longer)
             .await
             .error(400, Some("Invalid credentials"), None);
         longer_times.push(t.elapsed());
         let t = std::time::Instant::now();
-        app.signin_raw(&plain_client(), &email, "wrong password")
+        app.signin_raw(&patient_client(), &email, "wrong password")
             .await
             .error(400, Some("Invalid credentials"), None);
         wrong_times.push(t.elapsed());
@@ -556,7 +556,7 @@ async fn blank_passwords_are_refused_at_signup_and_passwords_are_never_trimmed()
         app.signup_raw(&plain_client(), &email, &blank)
             .await
             .error(400, None, Some("password"));
-        app.signin_raw(&plain_client(), &email, &blank).await.error(
+        app.signin_raw(&patient_client(), &email, &blank).await.error(
             400,
             Some("Invalid credentials"),
             None,
@@ -566,7 +566,7 @@ async fn blank_passwords_are_refused_at_signup_and_passwords_are_never_trimmed()
     let password = "  pass word  ";
     app.signup_as(&email, password).await;
     for other in ["pass word", "  pass word", "pass word  ", &" ".repeat(13)] {
-        app.signin_raw(&plain_client(), &email, other).await.error(
+        app.signin_raw(&patient_client(), &email, other).await.error(
             400,
             Some("Invalid credentials"),
             None,
@@ -597,12 +597,12 @@ async fn an_unknown_email_costs_the_same_time_as_a_wrong_password() {
     let mut unknown = Vec::new();
     for _ in 0..6 {
         let t = std::time::Instant::now();
-        app.signin_raw(&plain_client(), &u.email, "wrong password")
+        app.signin_raw(&patient_client(), &u.email, "wrong password")
             .await
             .error(400, Some("Invalid credentials"), None);
         wrong.push(t.elapsed());
         let t = std::time::Instant::now();
-        app.signin_raw(&plain_client(), &unique_email(), "wrong password")
+        app.signin_raw(&patient_client(), &unique_email(), "wrong password")
             .await
             .error(400, Some("Invalid credentials"), None);
         unknown.push(t.elapsed());
