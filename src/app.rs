@@ -25,7 +25,7 @@ use crate::http::request::BodyDeadline;
 use crate::http::server::ConnectionLimits;
 use crate::http::{Limits, State};
 use crate::payments::TestGateway;
-use crate::storage::{SledStore, Storage, StorageError};
+use crate::storage::{Storage, StorageError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -101,21 +101,7 @@ impl App {
             .validate()
             .map_err(|e| StartError::Other(e.to_string()))?;
         crate::metrics::handle();
-        let path = settings.storage.path.clone();
-        let min_free_mib = settings.storage.min_free_mib;
-        let checkpoint_kib = settings.storage.wal_checkpoint_kib;
-        let (storage, snapshot) = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&path).map_err(|e| {
-                StorageError::Unavailable(format!("cannot create {}: {e}", path.display()))
-            })?;
-            let store =
-                SledStore::open_with_checkpoint(&path, checkpoint_kib.saturating_mul(1024))?
-                    .with_free_space_reserve(&path, min_free_mib.saturating_mul(1024 * 1024));
-            let snapshot = store.load_blocking()?;
-            Ok::<_, StorageError>((Arc::new(store) as Storage, snapshot))
-        })
-        .await
-        .map_err(|e| StartError::Other(e.to_string()))??;
+        let (storage, snapshot) = crate::storage::open(&settings.storage).await?;
         let storage = match store_layer {
             Some(layer) => layer(storage),
             None => storage,

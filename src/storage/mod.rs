@@ -10,6 +10,7 @@
 //! anything may have been written.
 
 mod flusher;
+pub mod postgres;
 mod records;
 mod sled_backend;
 mod sled_store;
@@ -21,11 +22,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::config::{StorageSettings, StoreBackend};
 use crate::domain::line::{Draw, Entry};
 use crate::domain::{
     Event, EventId, Order, Payment, SessionId, Ticket, TicketId, Timestamp, User, UserId,
 };
 
+pub use postgres::PgStore;
 pub use records::SCHEMA_VERSION;
 pub use sled_store::SledStore;
 pub use upgrade::{payments_by_order, OrderV2};
@@ -177,6 +180,36 @@ pub trait Store: Send + Sync + 'static {
 
 /// The store the server runs on, shared by actors and handlers.
 pub type Storage = Arc<dyn Store>;
+
+/// Opens the store `settings` choose and reads everything start-up needs:
+/// the sled directory (created when missing) or the PostgreSQL database
+/// (migrated to this build's schema). The one place that picks a store, for
+/// the server, `seed` and the offline maintenance commands alike.
+pub async fn open(settings: &StorageSettings) -> Result<(Storage, Snapshot), StorageError> {
+    match settings.backend {
+        StoreBackend::Sled => {
+            let path = settings.path.clone();
+            let checkpoint = settings.wal_checkpoint_kib.saturating_mul(1024);
+            let reserve = settings.min_free_mib.saturating_mul(1024 * 1024);
+            tokio::task::spawn_blocking(move || {
+                std::fs::create_dir_all(&path).map_err(|e| {
+                    StorageError::Unavailable(format!("cannot create {}: {e}", path.display()))
+                })?;
+                let store = SledStore::open_with_checkpoint(&path, checkpoint)?
+                    .with_free_space_reserve(&path, reserve);
+                let snapshot = store.load_blocking()?;
+                Ok((Arc::new(store) as Storage, snapshot))
+            })
+            .await
+            .map_err(|e| StorageError::Unavailable(format!("opening the store: {e}")))?
+        }
+        StoreBackend::Postgres => {
+            let store = PgStore::open(&settings.postgres_url).await?;
+            let snapshot = store.load().await?;
+            Ok((Arc::new(store) as Storage, snapshot))
+        }
+    }
+}
 
 /// Key-value pairs as a backend returns them.
 pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
