@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ticketing::config::Settings;
+use ticketing::config::{Settings, StoreBackend};
 use ticketing::{maintenance, App};
 
 /// An actor-based single-node ticketing server.
@@ -95,19 +95,17 @@ fn main() -> ExitCode {
         Command::Seed(args) => runtime.block_on(ticketing::load::run_seed(args, settings)),
         Command::Load(args) => runtime.block_on(ticketing::load::run_load(*args, settings)),
         Command::Export { file } => maintain(|| {
-            let counts = maintenance::export_to(&settings.storage.path, &file)?;
+            let counts = runtime.block_on(maintenance::export_to(&settings.storage, &file))?;
             Ok(format!("exported {counts} to {}", file.display()))
         }),
         Command::Import { file } => maintain(|| {
             let input = std::io::BufReader::new(std::fs::File::open(&file)?);
-            let counts = maintenance::import(&settings.storage.path, input)?;
-            Ok(format!(
-                "imported {counts} into {}",
-                settings.storage.path.display()
-            ))
+            let counts = runtime.block_on(maintenance::import(&settings.storage, input))?;
+            Ok(format!("imported {counts} into {}", store_name(&settings)))
         }),
         Command::Check => maintain(|| {
-            let (counts, problems) = maintenance::check_directory(&settings.storage.path)?;
+            let (counts, problems) =
+                runtime.block_on(maintenance::check_store(&settings.storage))?;
             if problems.is_empty() {
                 Ok(format!("ok: {counts}, every invariant holds"))
             } else {
@@ -117,6 +115,14 @@ fn main() -> ExitCode {
                 Err(format!("{} invariant violations in {counts}", problems.len()).into())
             }
         }),
+    }
+}
+
+/// The store of `settings`, as a summary names it.
+fn store_name(settings: &Settings) -> String {
+    match settings.storage.backend {
+        StoreBackend::Sled => settings.storage.path.display().to_string(),
+        StoreBackend::Postgres => "the PostgreSQL database".into(),
     }
 }
 

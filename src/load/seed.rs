@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::actors::Sessions;
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Settings, StoreBackend};
 use crate::domain::{
     Email, EventDate, IdGenerator, Price, Ticket, TicketId, Timestamp, Title, User, UserId,
 };
 use crate::http::auth::Tokens;
-use crate::storage::{SledStore, Storage, Write};
+use crate::storage::{Storage, Write};
 
 /// The password of every seeded user (for signin tests by hand).
 pub const SEED_PASSWORD: &str = "load-test-password";
@@ -65,11 +65,15 @@ pub async fn seed_dir(
     tickets: usize,
 ) -> Result<(SeedFile, SeedTiming), String> {
     let start = Instant::now();
-    let path = settings.storage.path.clone();
-    let storage = tokio::task::spawn_blocking(move || open(&path))
-        .await
-        .map_err(|e| e.to_string())??;
-    let snapshot = storage.load().await.map_err(|e| e.to_string())?;
+    let (storage, snapshot) = crate::storage::open(&settings.storage).await.map_err(|e| {
+        match settings.storage.backend {
+            StoreBackend::Sled => format!(
+                "{e} (is a server running on {}? stop it while seeding)",
+                settings.storage.path.display()
+            ),
+            StoreBackend::Postgres => e.to_string(),
+        }
+    })?;
     let ids = Arc::new(IdGenerator::starting_after(snapshot.max_id));
     let secret = match settings.auth.jwt_secret.as_str() {
         "" => storage.jwt_secret().await.map_err(|e| e.to_string())?,
@@ -141,17 +145,6 @@ pub async fn seed_dir(
             secs: start.elapsed().as_secs_f64(),
         },
     ))
-}
-
-fn open(path: &Path) -> Result<Storage, String> {
-    std::fs::create_dir_all(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    let store = SledStore::open(path).map_err(|e| {
-        format!(
-            "{e} (is a server running on {}? stop it while seeding)",
-            path.display()
-        )
-    })?;
-    Ok(Arc::new(store))
 }
 
 async fn commit(storage: &Storage, batch: &mut Vec<Write>) -> Result<(), String> {

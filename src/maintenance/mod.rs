@@ -1,7 +1,8 @@
-//! Offline maintenance of a data directory (the server must be stopped; the
-//! storage lock makes sure): `export` writes a consistent JSON-lines backup,
-//! `import` loads one into an empty directory, and `check` verifies the
-//! invariants the server promises (`check.rs`).
+//! Offline maintenance of the store of record, sled or PostgreSQL (the
+//! server must be stopped; on sled its lock makes sure): `export` writes a
+//! consistent JSON-lines backup, `import` loads one into an empty store (so
+//! an export of one backend imported into the other moves everything), and
+//! `check` verifies the invariants the server promises (`check.rs`).
 
 mod check;
 
@@ -11,10 +12,11 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{StorageSettings, StoreBackend};
 use crate::domain::line::{Draw, Entry};
 use crate::domain::{Event, Order, Payment, SessionId, Ticket, Timestamp, User};
 use crate::storage::{
-    payments_by_order, OrderV2, SledStore, Snapshot, StorageError, Store as _, Write as Change,
+    self, payments_by_order, OrderV2, Snapshot, Storage, StorageError, Write as Change,
 };
 
 pub use check::check;
@@ -52,6 +54,8 @@ const VERSION: u32 = 4;
 /// `event_id` and `seat`, which then read as none; the one-ticket orders of
 /// versions 1 and 2 are upgraded as a data directory's are.
 const OLDEST_VERSION: u32 = 1;
+/// Records per batch an import commits.
+const IMPORT_CHUNK: usize = 10_000;
 
 /// Why maintenance failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +75,7 @@ pub enum MaintenanceError {
         reason: String,
     },
     /// Import only goes into an empty data directory.
-    #[error("the data directory already holds data; import needs an empty one")]
+    #[error("the store already holds data; import needs an empty one")]
     NotEmpty,
 }
 
@@ -102,29 +106,45 @@ impl std::fmt::Display for Counts {
     }
 }
 
-/// Opens an existing data directory (never creating one: a mistyped path
-/// must not export or check an empty database and report success).
-fn open_existing(data: &Path) -> Result<SledStore, MaintenanceError> {
-    if !data.join("db").is_file() {
+/// Opens the store of `settings` and reads it, never creating a sled
+/// directory: a mistyped path must not export or check an empty database
+/// and report success.
+async fn open_existing(
+    settings: &StorageSettings,
+) -> Result<(Storage, Snapshot), MaintenanceError> {
+    if settings.backend == StoreBackend::Sled && !settings.path.join("db").is_file() {
         return Err(MaintenanceError::Io(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("{} is not a data directory", data.display()),
+            format!("{} is not a data directory", settings.path.display()),
         )));
     }
-    Ok(SledStore::open(data)?)
+    Ok(storage::open(settings).await?)
 }
 
-/// Writes every record of the data directory at `data` to the file at
-/// `file`, which is only created (or replaced) once the directory is open,
-/// so a refused export leaves an older backup in place.
-pub fn export_to(data: &Path, file: &Path) -> Result<Counts, MaintenanceError> {
-    let storage = open_existing(data)?;
+/// Closes `storage` off the async threads (sled's close flushes).
+async fn close(storage: Storage) -> Result<(), MaintenanceError> {
+    tokio::task::spawn_blocking(move || storage.close())
+        .await
+        .map_err(|e| StorageError::Unavailable(format!("closing the store: {e}")))??;
+    Ok(())
+}
+
+/// Writes every record of the store of `settings` (a stopped server's sled
+/// directory, or a PostgreSQL database) to the file at `file`, which is
+/// only created (or replaced) once the store is open, so a refused export
+/// leaves an older backup in place.
+pub async fn export_to(
+    settings: &StorageSettings,
+    file: &Path,
+) -> Result<Counts, MaintenanceError> {
+    let (storage, snap) = open_existing(settings).await?;
+    close(storage).await?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
-    export_open(storage, &mut out)
+    write_export(&snap, &mut out)?;
+    Ok(counts(&snap))
 }
 
-fn export_open(storage: SledStore, out: &mut impl Write) -> Result<Counts, MaintenanceError> {
-    let snap = storage.load_blocking()?;
+fn write_export(snap: &Snapshot, out: &mut impl Write) -> Result<(), MaintenanceError> {
     let header = Header {
         format: FORMAT.into(),
         version: VERSION,
@@ -147,8 +167,7 @@ fn export_open(storage: SledStore, out: &mut impl Write) -> Result<Counts, Maint
         writeln!(out, "{}", serde_json::to_string(&line).map_err(io)?)?;
     }
     out.flush()?;
-    storage.close()?;
-    Ok(counts(&snap))
+    Ok(())
 }
 
 fn io(e: serde_json::Error) -> std::io::Error {
@@ -166,9 +185,13 @@ fn counts(snap: &Snapshot) -> Counts {
     }
 }
 
-/// Loads an export into the empty data directory at `data`, checking the
-/// result before it is flushed.
-pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceError> {
+/// Loads an export into the empty store of `settings` (a sled directory,
+/// created when missing, or a PostgreSQL database), checking the records
+/// before anything is written.
+pub async fn import(
+    settings: &StorageSettings,
+    input: impl BufRead,
+) -> Result<Counts, MaintenanceError> {
     let mut lines = input.lines().enumerate();
     let bad = |line: usize, reason: String| MaintenanceError::Format {
         line: line + 1,
@@ -201,13 +224,12 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
             format!("{} invariant violations, first: {first}", problems.len()),
         ));
     }
-    std::fs::create_dir_all(data)?;
-    let storage = SledStore::open(data)?;
-    let existing = storage.load_blocking()?;
+    let (storage, existing) = storage::open(settings).await?;
     if counts(&existing) != Counts::default()
         || !existing.revoked.is_empty()
         || !existing.draws.is_empty()
     {
+        close(storage).await?;
         return Err(MaintenanceError::NotEmpty);
     }
     let writes: Vec<Change> = snap
@@ -227,10 +249,15 @@ pub fn import(data: &Path, input: impl BufRead) -> Result<Counts, MaintenanceErr
         .chain(snap.entries.iter().cloned().map(Change::Entry))
         .chain(snap.draws.iter().cloned().map(Change::Draw))
         .collect();
-    for chunk in writes.chunks(10_000) {
-        storage.import(chunk)?;
+    // Events go in one batch with their seats, in the order of the file
+    // (users, events, tickets, ...), a chunk at a time.
+    for chunk in writes.chunks(IMPORT_CHUNK) {
+        if let Err(e) = storage.commit(chunk.to_vec()).await {
+            close(storage).await?;
+            return Err(e.into());
+        }
     }
-    storage.close()?;
+    close(storage).await?;
     Ok(counts(&snap))
 }
 
@@ -265,10 +292,11 @@ fn read_records<O: DeserializeOwned>(
     Ok(orders)
 }
 
-/// Opens the data directory at `data` and checks its invariants.
-pub fn check_directory(data: &Path) -> Result<(Counts, Vec<String>), MaintenanceError> {
-    let storage = open_existing(data)?;
-    let snap = storage.load_blocking()?;
-    storage.close()?;
+/// Opens the store of `settings` and checks its invariants.
+pub async fn check_store(
+    settings: &StorageSettings,
+) -> Result<(Counts, Vec<String>), MaintenanceError> {
+    let (storage, snap) = open_existing(settings).await?;
+    close(storage).await?;
     Ok((counts(&snap), check(&snap)))
 }
