@@ -1,6 +1,7 @@
 //! Which server is loaded: a running one named by `--target` (loopback
 //! only: anything else is refused) or one started in this process on a
-//! seeded temp dir (`--embedded`).
+//! seeded temp dir (`--embedded`; on the configured store, so on PostgreSQL
+//! when `storage.backend` says so).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -83,6 +84,11 @@ pub(super) async fn embedded(args: &LoadArgs, base: &Settings) -> Result<Target,
         _ => base.orders.reservation_secs,
     };
     let mut settings = Settings::for_tests(dir.path(), window);
+    // The store configured (TICKETING_STORAGE__BACKEND and __POSTGRES_URL):
+    // the same scenarios measure either store. A PostgreSQL database is
+    // used as it is: give each run an empty one.
+    settings.storage.backend = base.storage.backend;
+    settings.storage.postgres_url = base.storage.postgres_url.clone();
     settings.auth.bcrypt_cost = args.bcrypt_cost;
     settings.auth.jwt_secret = String::new();
     settings.queue.active_buyers = args.active_buyers.max(1);
