@@ -87,6 +87,11 @@ fn env_u64(name: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
+    torture(SMALL_LOG).await;
+}
+
+/// The kill loop, on the store `store` (environment variables) chooses.
+async fn torture(store: &[(&str, &str)]) {
     let cycles = env_u64("TORTURE_CYCLES").unwrap_or(20);
     let seed = env_u64("TORTURE_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -100,7 +105,7 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
     let logs = tempfile::tempdir().unwrap();
     let began = Instant::now();
 
-    let mut server = spawn_server(data.path(), logs.path(), HOLD_SECS, SMALL_LOG);
+    let mut server = spawn_server(data.path(), logs.path(), HOLD_SECS, store);
     let mut users = Vec::new();
     for _ in 0..WORKERS {
         users.push(server.api.signup().await);
@@ -165,7 +170,7 @@ async fn kill_9_at_random_moments_under_load_keeps_every_acknowledged_write() {
         };
 
         // Restart on the same data and check.
-        server = spawn_server(data.path(), logs.path(), HOLD_SECS, SMALL_LOG);
+        server = spawn_server(data.path(), logs.path(), HOLD_SECS, store);
         let (obs, waited) = observe_settled(&server.api, &users, server.started, cycle).await;
         if waited > 0 {
             totals.stale_holds_released += 1;
