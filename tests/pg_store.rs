@@ -73,17 +73,20 @@ impl Cluster {
         self.dir.path().join(name).display().to_string()
     }
 
-    /// Runs one of PostgreSQL's programs, as `nobody` when root.
-    fn pg(&self, program: &str, args: &[&str]) {
-        let exe = self.bin.join(program);
-        let mut cmd = if is_root() {
+    /// One of PostgreSQL's programs, to be run as `nobody` when root.
+    fn program(&self, name: &str) -> Command {
+        let exe = self.bin.join(name);
+        if is_root() {
             let mut c = Command::new("runuser");
             c.args(["-u", "nobody", "--"]).arg(exe);
             c
         } else {
             Command::new(exe)
-        };
-        run(cmd.args(args));
+        }
+    }
+
+    fn pg(&self, name: &str, args: &[&str]) {
+        run(self.program(name).args(args));
     }
 
     fn up(&self) {
@@ -119,9 +122,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.path("data");
-        let _ = Command::new(if is_root() { "runuser" } else { "true" })
-            .args(["-u", "nobody", "--"])
-            .arg(self.bin.join("pg_ctl"))
+        let _ = (self.program("pg_ctl"))
             .args(["-D", &data, "-m", "immediate", "stop"])
             .output();
     }
