@@ -763,3 +763,61 @@ async fn a_commit_whose_answer_was_lost_is_settled_by_its_transaction_id() {
         .unwrap();
     store.close().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_answers_503_while_postgres_is_down_and_recovers_by_itself() {
+    let pg = Cluster::start();
+    let url = pg.database("outage").await;
+    let (data, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s = spawn_on(&url, data.path(), logs.path());
+    let seller = s.api.signup().await;
+    let before = s.api.create_ticket(&seller, "Before", json!(5)).await;
+    pg.down();
+    let (status, body) = unchecked(
+        s.api
+            .request(
+                reqwest::Method::POST,
+                "/api/tickets",
+                client::Auth::Bearer(&seller),
+            )
+            .json(&json!({"title": "During", "price": 5})),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["errors"][0]["message"].as_str().is_some(), "{body}");
+    let (status, _) = unchecked(s.api.request(
+        reqwest::Method::GET,
+        "/healthz",
+        client::Auth::None,
+    ))
+    .await;
+    assert_eq!(status, 503);
+    // Reads go on from memory.
+    assert_eq!(
+        s.api.ticket(&client::id_of(&before)).await["title"],
+        "Before"
+    );
+    pg.up();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while unchecked(
+        s.api
+            .request(reqwest::Method::GET, "/healthz", client::Auth::None),
+    )
+    .await
+    .0 != 200
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/healthz not 200 within 10 s of PostgreSQL's return"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.api.create_ticket(&seller, "After", json!(5)).await;
+}
+
+/// Sends a request whose answer may be a 5xx: its status and JSON body.
+async fn unchecked(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let resp = request.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
