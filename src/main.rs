@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ticketing::config::{Settings, StoreBackend};
-use ticketing::{maintenance, App};
+use ticketing::storage::StorageError;
+use ticketing::{maintenance, App, StartError};
 
 /// An actor-based single-node ticketing server.
 #[derive(Parser)]
@@ -144,6 +145,12 @@ fn maintain(work: impl FnOnce() -> Result<String, Box<dyn std::error::Error>>) -
 async fn serve(settings: Settings) -> ExitCode {
     let app = match App::start(settings).await {
         Ok(app) => app,
+        // A database that cannot be reached is a setting to fix, like a
+        // bad configuration: exit 2.
+        Err(e @ StartError::Storage(StorageError::Unreachable(_))) => {
+            eprintln!("ticketing: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("ticketing: {e}");
             return ExitCode::FAILURE;

@@ -46,6 +46,11 @@ pub enum StorageError {
     /// restart it may or may not be there.
     #[error("storage failed, the write may or may not be stored: {0}")]
     Uncertain(String),
+    /// The database server could not be reached, or refused the
+    /// connection (a wrong address or credentials, or it is down), when
+    /// the store was opened.
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
     /// The data directory holds something this program cannot read.
     #[error("incompatible data directory: {0}")]
     Incompatible(String),
