@@ -148,6 +148,15 @@ impl From<StorageError> for ApiError {
                 tracing::warn!(%detail, "write refused: storage unavailable");
                 ApiError::Unavailable
             }
+            // The store went away while committing (a sync failed, the
+            // database dropped the connection at COMMIT and did not come
+            // back to say how it ended): the write was not made visible, and
+            // the client hears what it hears of any outage. A retry is
+            // safe for the server's state: it reads only what is visible.
+            StorageError::Uncertain(detail) => {
+                tracing::error!(%detail, "write refused: its outcome in the store is unknown");
+                ApiError::Unavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
