@@ -26,6 +26,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc::Receiver as AsyncReceiver;
+use tokio::sync::Mutex as AsyncMutex;
+
 /// The role every test connects as (superuser, trusted on the socket).
 pub const USER: &str = "ticketing";
 
@@ -35,6 +38,9 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// Prefix of every cluster directory under the system's temp dir; the rest
 /// of the name is `<pid>-<n>` of the test process that made it.
 const DIR_PREFIX: &str = "ticketing-pg-";
+
+/// Databases the shared cluster keeps ready.
+const MADE_AHEAD: usize = 2;
 
 /// One PostgreSQL cluster: its directory, its server, its socket.
 pub struct PgCluster {
@@ -47,6 +53,10 @@ pub struct PgCluster {
     owner: Option<(u32, u32)>,
     server: Mutex<Option<Child>>,
     databases: AtomicU32,
+    /// The shared cluster's databases, made ahead by a thread of their own
+    /// (each costs a few hundred ms of fsync on a busy machine, which a
+    /// test then does not wait for).
+    made_ahead: OnceLock<AsyncMutex<AsyncReceiver<Result<String, String>>>>,
 }
 
 impl PgCluster {
@@ -54,7 +64,8 @@ impl PgCluster {
     /// callers wait for it), stopped at exit.
     pub fn shared() -> &'static PgCluster {
         static SHARED: OnceLock<PgCluster> = OnceLock::new();
-        SHARED.get_or_init(|| {
+        let mut started_here = false;
+        let shared = SHARED.get_or_init(|| {
             extern "C" fn stop_shared() {
                 if let Some(cluster) = SHARED.get() {
                     cluster.halt(libc::SIGQUIT);
@@ -66,8 +77,13 @@ impl PgCluster {
             // SAFETY: registers a plain function; the test harness leaves
             // through `exit`, which runs it once.
             unsafe { libc::atexit(stop_shared) };
+            started_here = true;
             cluster
-        })
+        });
+        if started_here {
+            shared.make_databases_ahead();
+        }
+        shared
     }
 
     /// A started cluster of the caller's own, for tests that stop and start
@@ -78,16 +94,61 @@ impl PgCluster {
         cluster
     }
 
-    /// `CREATE DATABASE t_<n>` (a copy of `template1`, tens of milliseconds)
-    /// and its connection string.
+    /// The connection string of a new, empty database of its own
+    /// (`CREATE DATABASE t_<n>`, a copy of `template1`).
     pub async fn fresh_database(&self) -> String {
+        let made = match self.made_ahead.get() {
+            Some(ahead) => ahead
+                .lock()
+                .await
+                .recv()
+                .await
+                .unwrap_or_else(|| Err("the thread that makes databases ahead is gone".into())),
+            None => {
+                self.create_database(&connect(&self.url("postgres")).await)
+                    .await
+            }
+        };
+        made.unwrap_or_else(|e| panic!("{e}\n{}", self.log_tail()))
+    }
+
+    /// `CREATE DATABASE` on `admin`: the new database's connection string.
+    async fn create_database(&self, admin: &tokio_postgres::Client) -> Result<String, String> {
         let name = format!("t_{}", self.databases.fetch_add(1, Ordering::Relaxed));
-        connect(&self.url("postgres"))
-            .await
+        admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}\n{}", self.log_tail()));
-        self.url(&name)
+            .map_err(|e| format!("CREATE DATABASE {name}: {e}"))?;
+        Ok(self.url(&name))
+    }
+
+    /// Starts the thread that keeps a few databases ready for
+    /// [`PgCluster::fresh_database`] (the shared cluster, never stopped).
+    fn make_databases_ahead(&'static self) {
+        let (ready, taken) = tokio::sync::mpsc::channel(MADE_AHEAD);
+        std::thread::Builder::new()
+            .name("pg-databases".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the database maker");
+                runtime.block_on(async {
+                    let admin = connect(&self.url("postgres")).await;
+                    loop {
+                        let made = self.create_database(&admin).await;
+                        let failed = made.is_err();
+                        if ready.send(made).await.is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            })
+            .expect("database maker thread");
+        assert!(
+            self.made_ahead.set(AsyncMutex::new(taken)).is_ok(),
+            "databases are already made ahead"
+        );
     }
 
     /// The connection string of database `dbname` (libpq key=value form).
@@ -192,6 +253,7 @@ impl PgCluster {
             owner,
             server: Mutex::new(None),
             databases: AtomicU32::new(0),
+            made_ahead: OnceLock::new(),
             root,
         };
         let out = cluster
