@@ -29,12 +29,12 @@ struct Probe {
 }
 
 // =============================================================================
-// THE SCHEMA'S NAMES. Written against the PostgreSQL store's draft schema
-// (src/storage/postgres/migrations/V1__schema.sql as drafted alongside):
-// after merging the store, check every table, column and constraint name
-// here against the real migrations. A wrong name fails the test (undefined
-// table, or another constraint than the one named); nothing here can pass
-// by accident.
+// THE SCHEMA'S NAMES: every table, column and constraint name the test
+// knows, against src/storage/postgres/migrations/ (V1__schema.sql of the
+// store's branch, tried in a merge: all five refused as named, and the test
+// failed with the partial index removed). Keep them in step with the
+// migrations: a wrong name fails the test (undefined table, or another
+// constraint than the one named); nothing here can pass by accident.
 // =============================================================================
 /// The writes around the actors, each of which one constraint refuses.
 fn probes(made: &Made) -> Vec<Probe> {
