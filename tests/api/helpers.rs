@@ -1,6 +1,10 @@
 //! `spawn_app`: the real server on port 0 in a temporary data directory (on
 //! the system clock, or on a manual clock a test moves by hand), plus
 //! hand-rolled JWT tools (base64url, SHA-256, HMAC) for forging tokens.
+//!
+//! The store is the test binary's (`crate::STORE`): sled in that directory,
+//! or a fresh database of the binary's PostgreSQL cluster, kept across
+//! restarts like the directory.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -9,12 +13,13 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use ticketing::clock::{Clock, ManualClock};
-use ticketing::config::Settings;
+use ticketing::config::{Settings, StoreBackend};
 use ticketing::domain::Timestamp;
 use ticketing::storage::Storage;
 use ticketing::{App, RunningApp, Wiring};
 
 pub use crate::client::*;
+use crate::postgres::PgCluster;
 
 /// A hold window long enough never to expire during a test.
 pub const LONG_HOLD_SECS: u64 = 600;
@@ -37,7 +42,8 @@ pub struct TestApp {
     /// What wraps the store (a fault injector), kept across restarts.
     store_layer: Option<StoreLayer>,
     app: Option<RunningApp>,
-    /// Dropped last: the data directory.
+    /// Dropped last: the data directory (on PostgreSQL, the database is
+    /// `settings.storage.postgres_url`'s).
     pub dir: TempDir,
 }
 
@@ -89,6 +95,10 @@ async fn spawn(
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::for_tests(dir.path(), reservation_secs);
+    if crate::STORE == StoreBackend::Postgres {
+        settings.storage.backend = StoreBackend::Postgres;
+        settings.storage.postgres_url = PgCluster::shared().fresh_database().await;
+    }
     tweak(&mut settings);
     let app = start(settings.clone(), wiring(&manual, &store_layer)).await;
     let addr = app.addr();

@@ -2,10 +2,20 @@
 //! started in-process on port 0 with its own data directory, and every test
 //! speaks the HTTP contract of `/work/shared/API.md` to it.
 //!
-//! One test binary on purpose (each binary links slowly).
+//! This root runs them on the embedded store (sled); `on_postgres.rs`
+//! compiles the same modules into the `api_postgres` target, on PostgreSQL.
+//! Keep the two lists of modules alike (`pg_cluster` checks): only the
+//! tests about one store itself are in one list alone.
+
+use ticketing::config::StoreBackend;
+
+/// The store every server of this test binary runs on.
+const STORE: StoreBackend = StoreBackend::Sled;
 
 mod client;
 mod helpers;
+#[path = "../support/postgres.rs"]
+mod postgres;
 
 mod bad_input;
 mod commits;
@@ -26,3 +36,6 @@ mod seats;
 mod tickets;
 mod tokens;
 mod users;
+
+// sled only.
+mod data_dir;

@@ -203,26 +203,3 @@ async fn a_hold_keeps_its_absolute_expiry_when_the_window_setting_changes() {
     // And the old one still ends at its own deadline.
     expire_on_the_clock(&app, &buyer, &o).await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_server_on_the_same_data_directory_is_refused() {
-    let app = spawn_app().await;
-    let u = app.signup().await;
-    let started = tokio::time::timeout(
-        Duration::from_secs(15),
-        ticketing::App::start(app.settings.clone()),
-    )
-    .await
-    .expect("a second App::start on a data directory in use hangs");
-    match started {
-        Ok(second) => {
-            let addr = second.addr();
-            second.shutdown().await;
-            panic!("a second server started on a data directory in use (at {addr})");
-        }
-        Err(e) => eprintln!("second start refused: {e}"),
-    }
-    // The first one is unharmed.
-    assert_eq!(app.current_user(Auth::Bearer(&u)).await["id"], json!(u.id));
-    app.create_ticket(&u, "Still fine", json!(1)).await;
-}
