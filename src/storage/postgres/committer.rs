@@ -167,7 +167,17 @@ impl Committer {
     async fn commit_group(&mut self, group: Vec<(Vec<Write>, Waiter)>) {
         let (batches, waiters): (Vec<Vec<Write>>, Vec<Waiter>) = group.into_iter().unzip();
         let all: Vec<&[Write]> = batches.iter().map(Vec::as_slice).collect();
-        let outcomes = match self.transaction(&all).await {
+        // The same series as the embedded store's flusher: here a flush is
+        // a group's transaction.
+        let started = std::time::Instant::now();
+        let first = self.transaction(&all).await;
+        metrics::counter!("storage_flushes_total").increment(1);
+        metrics::histogram!("storage_flush_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("storage_flush_batches").record(batches.len() as f64);
+        if !matches!(first, Outcome::Committed) {
+            metrics::counter!("storage_flush_errors_total").increment(1);
+        }
+        let outcomes = match first {
             Outcome::Refused(why) if batches.len() > 1 => {
                 tracing::warn!(batches = batches.len(), error = %why, "a group commit was refused; committing its batches one by one");
                 let mut each = Vec::with_capacity(batches.len());
