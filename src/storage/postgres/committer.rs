@@ -243,20 +243,26 @@ impl Committer {
             collapsed.add(batch);
         }
         let client = &conn.client;
+        // BEGIN and every statement go out together, then COMMIT once all
+        // are answered: two round trips a group (on a busy machine each is
+        // two thread wake-ups). COMMIT is not sent behind the statements
+        // in the same flight: a statement that failed on our side (never
+        // sent) would not abort the transaction, and COMMIT would keep
+        // the rest.
         let work = async {
-            let xid = begin(client).await?;
-            collapsed.write(client, &conn.statements).await?;
-            Ok::<_, tokio_postgres::Error>(xid)
+            let (xid, written) =
+                tokio::join!(begin(client), collapsed.write(client, &conn.statements));
+            Ok::<_, tokio_postgres::Error>((xid?, written))
         };
         let xid = match timeout(STATEMENT_TIMEOUT, work).await {
-            Ok(Ok(xid)) => xid,
-            Ok(Err(e)) if is_refusal(&e, client) => {
+            Ok(Ok((xid, Ok(())))) => xid,
+            Ok(Ok((_, Err(e)))) | Ok(Err(e)) if is_refusal(&e, client) => {
                 return match client.batch_execute("ROLLBACK").await {
                     Ok(()) => Outcome::Refused(describe(&e)),
                     Err(lost) => Outcome::LostBefore(describe(&lost)),
                 };
             }
-            Ok(Err(e)) => return Outcome::LostBefore(describe(&e)),
+            Ok(Ok((_, Err(e)))) | Ok(Err(e)) => return Outcome::LostBefore(describe(&e)),
             Err(_) => return Outcome::LostBefore("a write took too long".into()),
         };
         match timeout(STATEMENT_TIMEOUT, client.batch_execute("COMMIT")).await {
