@@ -556,21 +556,17 @@ async fn blank_passwords_are_refused_at_signup_and_passwords_are_never_trimmed()
         app.signup_raw(&plain_client(), &email, &blank)
             .await
             .error(400, None, Some("password"));
-        app.signin_raw(&patient_client(), &email, &blank).await.error(
-            400,
-            Some("Invalid credentials"),
-            None,
-        );
+        app.signin_raw(&patient_client(), &email, &blank)
+            .await
+            .error(400, Some("Invalid credentials"), None);
     }
     let email = unique_email();
     let password = "  pass word  ";
     app.signup_as(&email, password).await;
     for other in ["pass word", "  pass word", "pass word  ", &" ".repeat(13)] {
-        app.signin_raw(&patient_client(), &email, other).await.error(
-            400,
-            Some("Invalid credentials"),
-            None,
-        );
+        app.signin_raw(&patient_client(), &email, other)
+            .await
+            .error(400, Some("Invalid credentials"), None);
     }
     app.signin(&email, password).await;
     // A missing or empty password is still a missing one.

@@ -2,7 +2,7 @@
 //!
 //! Being built (issue 16): until then opening it is refused.
 
-use super::{Answer, CommitStats, Committing, Snapshot, Store, StorageError, Write};
+use super::{Answer, CommitStats, Committing, Snapshot, StorageError, Store, Write};
 
 /// The store of record in a PostgreSQL database.
 pub struct PgStore;
