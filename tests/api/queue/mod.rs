@@ -7,6 +7,7 @@
 //! awaited within `ACT_WITHIN`.
 
 mod admission;
+mod deletion;
 mod draw;
 mod live;
 mod passes;
