@@ -79,6 +79,13 @@ impl LineActor {
     /// Decides `entries` (and `draw`): applied to the deciding line at
     /// once, stored with the next batch.
     fn decide(&mut self, entries: Vec<Entry>, draw: Option<Draw>, ctx: &mut Context<Self>) {
+        self.note(entries, draw);
+        self.flush(ctx);
+    }
+
+    /// Applies `entries` (and `draw`) to the deciding line and queues them
+    /// for the next batch, without starting it.
+    fn note(&mut self, entries: Vec<Entry>, draw: Option<Draw>) {
         if entries.is_empty() && draw.is_none() {
             return;
         }
@@ -88,7 +95,6 @@ impl LineActor {
         if draw.is_some() {
             self.queued_draw = draw;
         }
-        self.flush(ctx);
     }
 
     /// Stores what is queued as one batch, unless a batch is in flight
@@ -151,14 +157,27 @@ impl LineActor {
         self.decide(entries, draw, ctx);
     }
 
-    /// The entry of a pass's order records it, or is done.
+    /// The entry of a pass's order records it, or is done; a buyer done
+    /// frees a place among the shoppers, which the next in line takes at
+    /// once, in the same batch, not at the next tick (the tick's wait was
+    /// a fifth of a buyer's half-second think time, each time).
     fn news(&mut self, msg: OrderNews, ctx: &mut Context<Self>) {
         let change = if msg.ended {
             self.line.order_ended(msg.user, msg.order)
         } else {
             self.line.ordered(msg.user, msg.order)
         };
-        self.decide(change.into_iter().collect(), None, ctx);
+        let Some(change) = change else { return };
+        self.note(vec![change], None);
+        if msg.ended {
+            let now = self.core.clock.now();
+            let seats = self.seats(self.line.event());
+            let next = self
+                .line
+                .admissions(now, self.active_buyers, self.pass, seats);
+            self.note(next, None);
+        }
+        self.flush(ctx);
     }
 
     /// A batch is durable: readers see it, its joiners get their entries.
