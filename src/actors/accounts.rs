@@ -1,11 +1,14 @@
 //! Accounts and sessions. `AccountIndex` is the one actor that admits new
 //! accounts, so two signups can never take the same email; `Sessions` keeps
-//! the revoked sessions that authentication checks on every request.
+//! the revoked sessions that authentication checks on every request, and
+//! tells the connections that outlive a request (the waiting room's
+//! socket) when their session is signed out.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use actix::prelude::*;
+use tokio::sync::watch;
 
 use super::CommandError;
 use crate::clock::Clock;
@@ -128,6 +131,39 @@ pub struct Sessions {
     storage: Storage,
     clock: Clock,
     revoked: RwLock<HashMap<SessionId, Timestamp>>,
+    /// One sender per session that open sockets live on, dropped when it
+    /// is signed out (which wakes every [`SignOut`] of it); an entry goes
+    /// with the last socket.
+    watched: Mutex<HashMap<SessionId, watch::Sender<()>>>,
+}
+
+/// Resolves once a session is signed out (see [`Sessions::watch`]); cheap
+/// to hold: nothing runs until then.
+pub struct SignOut {
+    session: SessionId,
+    signed_out: watch::Receiver<()>,
+    sessions: Arc<Sessions>,
+}
+
+impl SignOut {
+    /// Waits until the session is signed out (at once if it already is).
+    pub async fn wait(&mut self) {
+        // Nothing is ever sent: the sender is only dropped.
+        while self.signed_out.changed().await.is_ok() {}
+    }
+}
+
+impl Drop for SignOut {
+    fn drop(&mut self) {
+        let mut watched = self.sessions.watched.lock().expect("sessions lock");
+        // This receiver still counts: it was the last one.
+        if watched
+            .get(&self.session)
+            .is_some_and(|tx| tx.receiver_count() <= 1)
+        {
+            watched.remove(&self.session);
+        }
+    }
 }
 
 impl Sessions {
@@ -140,6 +176,27 @@ impl Sessions {
             storage,
             clock,
             revoked: RwLock::new(live),
+            watched: Mutex::default(),
+        }
+    }
+
+    /// A watch on `sid` that resolves when it is signed out, for a
+    /// connection that lives on it.
+    pub fn watch(self: &Arc<Self>, sid: SessionId) -> SignOut {
+        let mut watched = self.watched.lock().expect("sessions lock");
+        let signed_out = watched
+            .entry(sid)
+            .or_insert_with(|| watch::Sender::new(()))
+            .subscribe();
+        // `revoke` marks the session before it drops the sender: either
+        // that is seen here, or the sender just subscribed to is dropped.
+        if self.is_revoked(sid) {
+            watched.remove(&sid);
+        }
+        SignOut {
+            session: sid,
+            signed_out,
+            sessions: self.clone(),
         }
     }
 
@@ -171,6 +228,9 @@ impl Sessions {
             revoked.remove(old);
         }
         revoked.insert(sid, expires);
+        drop(revoked);
+        // Wakes the session's sockets.
+        self.watched.lock().expect("sessions lock").remove(&sid);
         Ok(())
     }
 }

@@ -3,6 +3,9 @@
 //! while fewer than `active_buyers` shop and a seat is free, lets unused
 //! passes lapse, hears when a pass's order ends, and turns the line sold
 //! out. Every change is stored before it is applied and anyone is told.
+//! The event's deletion freezes the line first: nothing more is decided,
+//! and once every decided change has landed the deletion gets everyone in
+//! the line to forget with it; no write of the line can follow it.
 //!
 //! Readers (the queue routes, watchers) read the line through a shared
 //! lock and wake on a `watch` counter bumped after each applied change: one
@@ -38,6 +41,14 @@ pub struct Shared {
 /// A joiner waiting for its entry to be durable.
 type Waiter = (UserId, oneshot::Sender<Result<Entry, CommandError>>);
 
+/// What a frozen line puts off until it thaws (or forgets with the event).
+enum PutOff {
+    /// A join to decide.
+    Join(UserId),
+    /// News of a pass's order.
+    News(OrderNews),
+}
+
 /// The actor owning one event's line.
 ///
 /// Changes are decided on `line`, the line with every change decided so
@@ -56,12 +67,25 @@ pub struct LineActor {
     queued_draw: Option<Draw>,
     waiters: Vec<Waiter>,
     storing: bool,
+    /// Set while the event's deletion runs: nothing is decided.
+    frozen: bool,
+    /// The deletion waiting for every decided change to land.
+    still: Option<oneshot::Sender<Vec<UserId>>>,
+    /// What came while frozen, in order.
+    put_off: Vec<PutOff>,
 }
 
 impl LineActor {
     /// Decides `entries` (and `draw`): applied to the deciding line at
     /// once, stored with the next batch.
     fn decide(&mut self, entries: Vec<Entry>, draw: Option<Draw>, ctx: &mut Context<Self>) {
+        self.note(entries, draw);
+        self.flush(ctx);
+    }
+
+    /// Applies `entries` (and `draw`) to the deciding line and queues them
+    /// for the next batch, without starting it.
+    fn note(&mut self, entries: Vec<Entry>, draw: Option<Draw>) {
         if entries.is_empty() && draw.is_none() {
             return;
         }
@@ -71,7 +95,6 @@ impl LineActor {
         if draw.is_some() {
             self.queued_draw = draw;
         }
-        self.flush(ctx);
     }
 
     /// Stores what is queued as one batch, unless a batch is in flight
@@ -101,7 +124,60 @@ impl LineActor {
                 }
             }
             act.flush(ctx);
+            act.answer_still();
         }));
+    }
+
+    /// Answers a deletion waiting for a frozen line once nothing decided is
+    /// still to be stored: everyone in the stored line, which no later
+    /// write can add to.
+    fn answer_still(&mut self) {
+        if self.storing || !self.queued.is_empty() || self.queued_draw.is_some() {
+            return;
+        }
+        if let Some(tx) = self.still.take() {
+            let line = self.shared.line.read().expect("line lock");
+            let _ = tx.send(line.entries().map(|e| e.user).collect());
+        }
+    }
+
+    /// `user` joins: placed in the deciding line unless already in it.
+    fn join(&mut self, user: UserId, ctx: &mut Context<Self>) {
+        if self.line.entry(user).is_some() {
+            return;
+        }
+        let now = self.core.clock.now();
+        let (entry, _) = self.line.join(user, now);
+        // A draw due is stored with the join, which is placed after it.
+        let (mut entries, draw) = match draw_if_due(&self.line, now) {
+            Some((placed, draw)) => (placed, Some(draw)),
+            None => (Vec::new(), None),
+        };
+        entries.push(entry);
+        self.decide(entries, draw, ctx);
+    }
+
+    /// The entry of a pass's order records it, or is done; a buyer done
+    /// frees a place among the shoppers, which the next in line takes at
+    /// once, in the same batch, not at the next tick (the tick's wait was
+    /// a fifth of a buyer's half-second think time, each time).
+    fn news(&mut self, msg: OrderNews, ctx: &mut Context<Self>) {
+        let change = if msg.ended {
+            self.line.order_ended(msg.user, msg.order)
+        } else {
+            self.line.ordered(msg.user, msg.order)
+        };
+        let Some(change) = change else { return };
+        self.note(vec![change], None);
+        if msg.ended {
+            let now = self.core.clock.now();
+            let seats = self.seats(self.line.event());
+            let next = self
+                .line
+                .admissions(now, self.active_buyers, self.pass, seats);
+            self.note(next, None);
+        }
+        self.flush(ctx);
     }
 
     /// A batch is durable: readers see it, its joiners get their entries.
@@ -147,6 +223,9 @@ impl LineActor {
 
     /// The draw if due, else lapsed passes and admissions.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.frozen {
+            return;
+        }
         let now = self.core.clock.now();
         let (entries, draw) = match draw_if_due(&self.line, now) {
             Some((placed, draw)) => (placed, Some(draw)),
@@ -229,16 +308,10 @@ impl Handler<Join> for LineActor {
             let entry = entry.clone();
             return Box::pin(async move { Ok(entry) });
         }
-        if self.line.entry(user).is_none() {
-            let now = self.core.clock.now();
-            let (entry, _) = self.line.join(user, now);
-            // A draw due is stored with the join, which is placed after it.
-            let (mut entries, draw) = match draw_if_due(&self.line, now) {
-                Some((placed, draw)) => (placed, Some(draw)),
-                None => (Vec::new(), None),
-            };
-            entries.push(entry);
-            self.decide(entries, draw, ctx);
+        if self.frozen {
+            self.put_off.push(PutOff::Join(user));
+        } else {
+            self.join(user, ctx);
         }
         let (tx, rx) = oneshot::channel();
         self.waiters.push((user, tx));
@@ -261,16 +334,52 @@ impl Handler<OrderNews> for LineActor {
     type Result = ();
 
     fn handle(&mut self, msg: OrderNews, ctx: &mut Self::Context) {
-        let change = if msg.ended {
-            self.line.order_ended(msg.user, msg.order)
+        if self.frozen {
+            self.put_off.push(PutOff::News(msg));
         } else {
-            self.line.ordered(msg.user, msg.order)
-        };
-        self.decide(change.into_iter().collect(), None, ctx);
+            self.news(msg, ctx);
+        }
     }
 }
 
-/// Stop: the event is gone.
+/// Freeze: the event is being deleted. Answered with everyone in the line
+/// once every change decided before is stored.
+#[derive(Message)]
+#[rtype(result = "Vec<UserId>")]
+struct Freeze;
+
+impl Handler<Freeze> for LineActor {
+    type Result = ResponseFuture<Vec<UserId>>;
+
+    fn handle(&mut self, _: Freeze, _: &mut Self::Context) -> Self::Result {
+        self.frozen = true;
+        let (tx, rx) = oneshot::channel();
+        self.still = Some(tx);
+        self.answer_still();
+        Box::pin(async move { rx.await.unwrap_or_default() })
+    }
+}
+
+/// Thaw: the deletion did not happen; what was put off is decided now.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Thaw;
+
+impl Handler<Thaw> for LineActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Thaw, ctx: &mut Self::Context) {
+        self.frozen = false;
+        for put_off in std::mem::take(&mut self.put_off) {
+            match put_off {
+                PutOff::Join(user) => self.join(user, ctx),
+                PutOff::News(news) => self.news(news, ctx),
+            }
+        }
+    }
+}
+
+/// Stop: the event is gone; joiners still waiting learn it.
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Stop;
@@ -279,6 +388,9 @@ impl Handler<Stop> for LineActor {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
+        for (_, tx) in self.waiters.drain(..) {
+            let _ = tx.send(Err(CommandError::NotFound));
+        }
         ctx.stop();
     }
 }
@@ -341,6 +453,9 @@ impl Lines {
             queued_draw: None,
             waiters: Vec::new(),
             storing: false,
+            frozen: false,
+            still: None,
+            put_off: Vec::new(),
         };
         let addr = LineActor::start_in_arbiter(arbiter, move |_| actor);
         self.lines
@@ -349,12 +464,29 @@ impl Lines {
             .insert(event, Running { addr, shared });
     }
 
-    /// Everyone in the line of `event` (to forget them with the event).
-    pub fn users(&self, event: EventId) -> Vec<UserId> {
-        self.running(event).map_or_else(Vec::new, |r| {
-            let line = r.shared.line.read().expect("line lock");
-            line.entries().map(|e| e.user).collect()
-        })
+    /// Freezes the line of `event`, whose deletion is under way: it decides
+    /// nothing more (joins and order news wait) until [`Lines::thaw`] or
+    /// [`Lines::stop`]. Everyone in the line once all it decided before is
+    /// stored: forgetting them forgets the whole line.
+    pub async fn freeze(&self, event: EventId) -> Vec<UserId> {
+        let Some(r) = self.running(event) else {
+            return Vec::new();
+        };
+        match r.addr.send(Freeze).await {
+            Ok(users) => users,
+            // The actor is gone: nothing more is written of its line.
+            Err(_) => {
+                let line = r.shared.line.read().expect("line lock");
+                line.entries().map(|e| e.user).collect()
+            }
+        }
+    }
+
+    /// Lets the line of `event` go on: its deletion was refused.
+    pub fn thaw(&self, event: EventId) {
+        if let Some(r) = self.running(event) {
+            r.addr.do_send(Thaw);
+        }
     }
 
     /// Stops the line of a deleted event; its watchers see it gone.

@@ -1,6 +1,8 @@
 //! Who is calling: HS256 session tokens (in the `session` cookie or an
 //! `Authorization: Bearer` header), their revocation, the cross-origin check
-//! for cookie-authenticated writes (password hashing is in `passwords`).
+//! for cookie-authenticated writes and WebSocket upgrades, and the end of a
+//! session for what outlives a request (password hashing is in
+//! `passwords`).
 //!
 //! The cross-origin check compares the browser's `Origin` with the origin
 //! it used to reach us, in scheme, host and port: the host is the request's
@@ -10,6 +12,7 @@
 //! `X-Forwarded-Proto` say both.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -174,6 +177,22 @@ impl Tokens {
         })
     }
 
+    /// Resolves when `caller`'s session ends: signed out, or its token
+    /// expired. What outlives the request that authenticated it (the
+    /// waiting room's socket) stops then.
+    pub fn session_end(&self, caller: &Caller) -> impl Future<Output = ()> + Send + 'static {
+        let mut signed_out = self.sessions.watch(caller.session);
+        // Expired once `exp < now` in whole seconds (see `expired`).
+        let expired = Timestamp((caller.expires.0.div_euclid(1000) + 1) * 1000);
+        let expiry = self.clock.sleep_until(expired);
+        async move {
+            tokio::select! {
+                () = signed_out.wait() => {}
+                () = expiry => {}
+            }
+        }
+    }
+
     /// The caller, or 401.
     pub fn require(&self, req: &ApiRequest) -> Result<Caller, ApiError> {
         self.caller(req).ok_or(ApiError::Unauthorized)
@@ -220,11 +239,12 @@ pub struct OriginPolicy {
 }
 
 impl OriginPolicy {
-    /// The origin the browser used to reach us, as far as `req` shows it.
-    fn own_origin(self, req: &ApiRequest) -> Option<Origin> {
+    /// The origin the browser used to reach us, as far as a request with
+    /// `headers` for `authority` (its target's, else its `Host`) shows it.
+    fn own_origin(self, headers: &HeaderMap, authority: Option<&str>) -> Option<Origin> {
         let forwarded = |name: &str| {
             self.trust_proxy
-                .then(|| req.header(name))
+                .then(|| headers.get(name).and_then(|v| v.to_str().ok()))
                 .flatten()
                 .and_then(|v| v.rsplit(',').next())
                 .map(str::trim)
@@ -232,8 +252,24 @@ impl OriginPolicy {
         };
         let default_scheme = if self.https { "https" } else { "http" };
         let scheme = forwarded("x-forwarded-proto").unwrap_or(default_scheme);
-        let authority = forwarded("x-forwarded-host").or_else(|| req.authority())?;
+        let authority = forwarded("x-forwarded-host").or(authority)?;
         Origin::new(scheme, authority)
+    }
+
+    /// Refuses (403) a request with `headers` for `authority` that carries
+    /// the session cookie and an `Origin` other than our own.
+    fn same_site(self, headers: &HeaderMap, authority: Option<&str>) -> Result<(), ApiError> {
+        if session_cookie(headers).is_none() {
+            return Ok(());
+        }
+        let Some(origin) = headers.get("origin") else {
+            return Ok(());
+        };
+        let theirs = origin.to_str().ok().and_then(Origin::from_header);
+        match (theirs, self.own_origin(headers, authority)) {
+            (Some(theirs), Some(ours)) if theirs == ours => Ok(()),
+            _ => Err(ApiError::CrossOrigin),
+        }
     }
 }
 
@@ -245,16 +281,29 @@ pub fn check_origin(req: &ApiRequest, policy: OriginPolicy) -> Result<(), ApiErr
         req.method,
         Method::POST | Method::PUT | Method::DELETE | Method::PATCH
     );
-    if !writes || session_cookie(&req.headers).is_none() {
+    if !writes {
         return Ok(());
     }
-    let Some(origin) = req.header("origin") else {
-        return Ok(());
-    };
-    match (Origin::from_header(origin), policy.own_origin(req)) {
-        (Some(theirs), Some(ours)) if theirs == ours => Ok(()),
-        _ => Err(ApiError::CrossOrigin),
-    }
+    policy.same_site(&req.headers, req.authority())
+}
+
+/// Refuses (403), as [`check_origin`] refuses a write, the WebSocket
+/// upgrade `req` that carries the session cookie and a foreign `Origin`.
+/// A WebSocket is not bound by CORS: a page of another origin whose
+/// requests still carry the cookie (`SameSite=Lax` lets it through from
+/// the same site: another port or subdomain) could otherwise read what a
+/// signed-in socket pushes, the admission pass included.
+pub fn check_upgrade_origin<B>(
+    req: &warp::http::Request<B>,
+    policy: OriginPolicy,
+) -> Result<(), ApiError> {
+    let headers = req.headers();
+    let authority = req
+        .uri()
+        .authority()
+        .map(Authority::as_str)
+        .or_else(|| headers.get("host").and_then(|v| v.to_str().ok()));
+    policy.same_site(headers, authority)
 }
 
 /// A web origin: scheme, lower-cased host, and port (the scheme's default

@@ -30,7 +30,7 @@ use tokio::time::{timeout_at, Instant};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use warp::http::{HeaderValue, Method, Request, StatusCode};
@@ -355,6 +355,22 @@ where
     S: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
     let _ = tokio::time::timeout(Duration::from_secs(1), tx.close()).await;
+}
+
+/// Closes a session's sending half with `code` and `reason` in the close
+/// frame (within the same moment as [`close`]), for a client that should
+/// know why the server ended it.
+pub(super) async fn close_with<S>(mut tx: S, code: u16, reason: &'static str)
+where
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
+{
+    let frame = CloseFrame {
+        code: code.into(),
+        reason: reason.into(),
+    };
+    let _ =
+        tokio::time::timeout(Duration::from_secs(1), tx.send(Message::Close(Some(frame)))).await;
+    close(tx).await;
 }
 
 /// Sends `snapshot` once it is encoded; whether it was delivered. A failure

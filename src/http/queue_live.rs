@@ -10,18 +10,25 @@
 //! second), except that a change of the caller's own status (an admission)
 //! goes at once; and at least every `AT_LEAST_EVERY` while waiting, so a
 //! client can tell a quiet line from a dead connection. The session ends at
-//! shutdown, when the client leaves or stops answering, and when the line is
-//! gone (its event deleted). Upgrade, pings and framing are `live`'s.
+//! shutdown, when the client leaves or stops answering, when the line is
+//! gone (its event deleted), and when the caller's session ends (signed out
+//! or expired: close code [`SESSION_ENDED`], since the entry and its pass
+//! are the account's). A cookie-authenticated upgrade from another origin
+//! is refused (403), as a cookie-authenticated write is. Upgrade, pings and
+//! framing are `live`'s.
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use hyper::body::Incoming;
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use warp::http::Request;
 
+use super::auth;
 use super::error::ApiError;
 use super::live::{self, Inbound, Keepalive, Socket};
 use super::slots::Slot;
@@ -36,18 +43,22 @@ const AT_MOST_EVERY: Duration = Duration::from_secs(1);
 const AT_LEAST_EVERY: Duration = Duration::from_secs(10);
 /// The status of an entry still in line.
 const WAITING: &str = "waiting";
+/// The close code when the caller's session ends (signed out or expired):
+/// IANA's "Unauthorized", as a request on that session would now get 401.
+pub const SESSION_ENDED: u16 = 3000;
 
-/// Answers the upgrade of the caller's watch on event `id`'s line (101; 401
-/// or 404 before any upgrade) and runs its session once the connection is
-/// handed over.
+/// Answers the upgrade of the caller's watch on event `id`'s line (101;
+/// 403, 401 or 404 before any upgrade) and runs its session once the
+/// connection is handed over.
 #[utoipa::path(get, path = "/api/events/{id}/queue/live", tag = "queue", operation_id = "liveQueueEntry",
-    description = "WebSocket. The caller's entry now, then each time it changes (at most about once a second while waiting, an admission at once; at least every 10 s while waiting); each message is the entry object itself. The server closes when the event is deleted.",
+    description = "WebSocket. The caller's entry now, then each time it changes (at most about once a second while waiting, an admission at once; at least every 10 s while waiting); each message is the entry object itself. The server closes when the event is deleted, and with close code 3000 (Unauthorized) when the caller's session is signed out or expires. A cookie-authenticated upgrade with an `Origin` other than the server's own is refused (403).",
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     params(("id" = crate::views::Id, Path, description = "Event id (any other shape is no such event: 404)")),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol; messages are QueueEntry objects", body = QueueEntryView),
         (status = 400, description = "An upgrade without Sec-WebSocket-Key or version 13", body = crate::views::ErrorBody),
         (status = 401, description = "Not signed in", body = crate::views::ErrorBody),
+        (status = 403, description = "Cookie-authenticated upgrade from another origin", body = crate::views::ErrorBody),
         (status = 404, description = "No such event, the caller is not in its line, or not an upgrade (no `Upgrade: websocket`)", body = crate::views::ErrorBody)
     ))]
 pub fn upgrade(
@@ -57,6 +68,9 @@ pub fn upgrade(
     slot: Arc<Slot>,
     ping_every: Duration,
 ) -> warp::reply::Response {
+    if let Err(e) = auth::check_upgrade_origin(&req, state.origin) {
+        return e.into_response();
+    }
     let Some(caller) = state.tokens.caller_of(req.headers()) else {
         return ApiError::Unauthorized.into_response();
     };
@@ -68,8 +82,9 @@ pub fn upgrade(
         Err(e) => return e.into_response(),
     };
     let closing = state.live.closing();
+    let ended = state.tokens.session_end(&caller);
     live::accept(req, slot, move |socket| {
-        session(socket, watch, closing, ping_every)
+        session(socket, watch, closing, ended, ping_every)
     })
 }
 
@@ -113,15 +128,22 @@ where
 }
 
 /// Runs one watch until the client leaves or stops answering pings, the
-/// line is gone, or the server shuts down.
+/// line is gone, the caller's session `ended`, or the server shuts down.
 async fn session(
     socket: Socket,
     mut watch: Watch,
     mut closing: tokio::sync::watch::Receiver<bool>,
+    ended: impl Future<Output = ()>,
     ping_every: Duration,
 ) {
     let (mut tx, mut rx) = socket.split();
+    let mut ended = pin!(ended);
     watch.changed.mark_unchanged();
+    // Signed out between the upgrade and now: not even the first entry.
+    if (&mut ended).now_or_never().is_some() {
+        live::close_with(tx, SESSION_ENDED, "Session ended").await;
+        return;
+    }
     let Some(entry) = watch.entry() else {
         live::close(tx).await;
         return;
@@ -136,6 +158,13 @@ async fn session(
         let wake = held.into_iter().chain(sent.heartbeat()).min();
         let far = Instant::now() + AT_LEAST_EVERY;
         tokio::select! {
+            // A session that ended is not sent what changed at the same
+            // moment.
+            biased;
+            () = &mut ended => {
+                live::close_with(tx, SESSION_ENDED, "Session ended").await;
+                return;
+            }
             changed = watch.changed.changed() => {
                 if changed.is_err() {
                     break;

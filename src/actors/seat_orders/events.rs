@@ -1,5 +1,6 @@
 //! Events' creation and deletion: every seat in one write, and a deletion
-//! that no order of the event's seats can interleave with.
+//! that no order of the event's seats, nor any write of its waiting room's
+//! line, can interleave with.
 
 use std::sync::Arc;
 
@@ -79,24 +80,33 @@ impl SeatOrders {
         if counts.reserved + counts.sold > 0 {
             return Err(DomainError::EventHasOrders.into());
         }
+        let queue = map.event().queue;
         let mut writes = vec![Write::DeleteEvent {
             id,
             first_seat: map.event().first_seat,
             seats: map.total(),
         }];
-        if map.event().queue {
+        if queue {
+            // Frozen, the line writes nothing more: everyone in it now is
+            // everyone it will ever have stored.
             writes.push(Write::ForgetLine {
                 event: id,
-                users: self.lines.users(id),
+                users: self.lines.freeze(id).await,
             });
         }
         // The deletion's batch names every seat's key (100,000 of them at
         // most): encoded on the blocking pool, like the creation's.
         let storage = self.core.storage.clone();
-        let durable = tokio::task::spawn_blocking(move || storage.commit(writes))
-            .await
-            .map_err(|_| CommandError::ShuttingDown)?;
-        durable.await?;
+        let stored = match tokio::task::spawn_blocking(move || storage.commit(writes)).await {
+            Ok(durable) => durable.await.map_err(CommandError::from),
+            Err(_) => Err(CommandError::ShuttingDown),
+        };
+        if let Err(e) = stored {
+            if queue {
+                self.lines.thaw(id);
+            }
+            return Err(e);
+        }
         model.remove_event(id);
         self.lines.stop(id);
         Ok(())

@@ -113,6 +113,9 @@ pub struct Line {
 
 /// How long admissions count for the ETA.
 const ETA_WINDOW: Duration = Duration::from_secs(60);
+/// The shortest span admissions are counted over for the ETA: the first
+/// admissions of a sale come together.
+const ETA_MIN_SPAN: Duration = Duration::from_secs(1);
 
 impl Line {
     /// An empty line for `event`, on sale at `on_sale_at`.
@@ -207,7 +210,10 @@ impl Line {
     }
 
     /// The honest estimate of seconds until `entry` is admitted, from the
-    /// admissions of the last minute; `None` with nothing to go on.
+    /// admissions of the last minute (of the time since the on-sale, in
+    /// the sale's first minute, at least a second: counting a minute then
+    /// made the ETA up to sixty times too long); `None` with nothing to go
+    /// on.
     pub fn eta_secs(&self, entry: &Entry, now: Timestamp) -> Option<u64> {
         if entry.status != EntryStatus::Waiting {
             return None;
@@ -218,8 +224,12 @@ impl Line {
         if recent == 0 {
             return None;
         }
-        // (ahead + 1) admissions at `recent` a minute.
-        Some(((ahead + 1) * ETA_WINDOW.as_secs()).div_ceil(recent))
+        let span_ms = (now.0 - self.on_sale_at.0).clamp(
+            ETA_MIN_SPAN.as_millis() as i64,
+            ETA_WINDOW.as_millis() as i64,
+        ) as u64;
+        // (ahead + 1) admissions at `recent` per `span_ms`.
+        Some(((ahead + 1) * span_ms).div_ceil(recent * 1000))
     }
 
     /// `user` joins at `now`: a new entry, or the one it already has. Before

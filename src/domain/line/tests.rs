@@ -65,7 +65,7 @@ fn admission_keeps_to_active_buyers_and_seats() {
     let e3 = line.entry(UserId(3)).unwrap().clone();
     assert_eq!(line.ahead(&e3), Some(0));
     assert_eq!(
-        line.eta_secs(&e3, now),
+        line.eta_secs(&e3, Timestamp(60_000)),
         Some(30),
         "2 a minute: the next in 30 s"
     );
@@ -107,4 +107,37 @@ fn a_held_out_line_waits_and_a_sold_out_one_says_so() {
     assert!(out.iter().all(|e| e.status == EntryStatus::Soldout));
     line.apply(&out, None, Timestamp(5));
     assert_eq!(line.moved_to(), 2);
+}
+
+#[test]
+fn the_eta_counts_admissions_over_the_time_the_sale_has_been_open() {
+    let mut line = Line::new(E, Timestamp(0));
+    let (placed, draw) = line.draw(1, Timestamp(0));
+    line.apply(&placed, Some(&draw), Timestamp(0));
+    for u in 1..=1_100 {
+        join(&mut line, u, 1);
+    }
+    // 1,000 admitted in the sale's first 5 s: 200 a second.
+    for t in 0..5 {
+        let now = Timestamp(t * 1000 + 500);
+        let admitted = line.admissions(now, 200, PASS, FREE);
+        line.apply(&admitted, None, now);
+        let done: Vec<Entry> = admitted
+            .iter()
+            .map(|e| Entry {
+                status: EntryStatus::Done,
+                ..e.clone()
+            })
+            .collect();
+        line.apply(&done, None, now);
+    }
+    let last = line.entry(UserId(1_100)).unwrap().clone();
+    assert_eq!(line.ahead(&last), Some(99));
+    assert_eq!(
+        line.eta_secs(&last, Timestamp(5_000)),
+        Some(1),
+        "100 at 200 a second, not at 1,000 a minute"
+    );
+    // A minute on, the same admissions count over the minute.
+    assert_eq!(line.eta_secs(&last, Timestamp(59_000)), Some(6));
 }

@@ -148,3 +148,36 @@ async fn once_every_seat_is_sold_the_waiting_are_sold_out() {
     join(&app, &dan, &eid).await;
     entry_becomes(&app, &dan, &eid, "soldout").await;
 }
+
+/// A buyer done frees its place among the shoppers for the next in line in
+/// the same stored change, not at the line's next tick: whoever sees the
+/// buyer `done` sees the next one `admitted` (paid or cancelled alike).
+#[tokio::test]
+async fn an_ended_order_admits_the_next_in_line_at_once() {
+    let app = spawn_app_on_manual_clock(HOLD_SECS, |s| s.queue.active_buyers = 1).await;
+    let org = app.signup().await;
+    let eid = queued_event(&app, &org, 20).await;
+    open_sale(&app);
+    let mut line = Vec::new();
+    for _ in 0..6 {
+        let u = app.signup().await;
+        join(&app, &u, &eid).await;
+        line.push(u);
+    }
+    for round in 0..5 {
+        let (buyer, next) = (&line[round], &line[round + 1]);
+        let e = admitted(&app, buyer, &eid).await;
+        let o = order(&app, buyer, &eid, 1, &e["pass"]).await.json(201);
+        if round % 2 == 0 {
+            app.pay(buyer, &id_of(&o)).await;
+        } else {
+            app.cancel(buyer, &id_of(&o)).await;
+        }
+        entry_becomes(&app, buyer, &eid, "done").await;
+        assert_eq!(
+            entry(&app, next, &eid).await["status"],
+            "admitted",
+            "round {round}: the next in line, read right after the buyer was seen done"
+        );
+    }
+}

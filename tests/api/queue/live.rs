@@ -12,15 +12,28 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::*;
 
-type Ws =
+pub(super) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects to `eid`'s queue socket with `auth`: the socket, or the HTTP
 /// status that refused the upgrade.
-async fn connect(app: &TestApp, eid: &str, auth: Auth<'_>) -> Result<Ws, u16> {
+pub(super) async fn connect(app: &TestApp, eid: &str, auth: Auth<'_>) -> Result<Ws, u16> {
+    connect_from(app, eid, auth, None).await
+}
+
+/// As [`connect`], sending `origin` as the upgrade's `Origin`, if any.
+pub(super) async fn connect_from(
+    app: &TestApp,
+    eid: &str,
+    auth: Auth<'_>,
+    origin: Option<&str>,
+) -> Result<Ws, u16> {
     let url = format!("ws://{}/api/events/{eid}/queue/live", app.addr);
     let mut req = url.into_client_request().unwrap();
     let headers = req.headers_mut();
+    if let Some(origin) = origin {
+        headers.insert("origin", origin.parse().unwrap());
+    }
     match auth {
         Auth::None => {}
         Auth::Bearer(u) => {
@@ -49,7 +62,7 @@ async fn connect(app: &TestApp, eid: &str, auth: Auth<'_>) -> Result<Ws, u16> {
 
 /// The next message within `within`: JSON, or `None` when the server
 /// closed the session.
-async fn next_within(ws: &mut Ws, within: Duration) -> Option<Value> {
+pub(super) async fn next_within(ws: &mut Ws, within: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let msg = tokio::time::timeout_at(deadline, ws.next())
@@ -190,7 +203,11 @@ async fn the_session_ends_when_the_event_is_deleted() {
 }
 
 /// Reads messages until one satisfies `want`, within `within`.
-async fn eventually_msg(ws: &mut Ws, within: Duration, want: impl Fn(&Value) -> bool) -> Value {
+pub(super) async fn eventually_msg(
+    ws: &mut Ws,
+    within: Duration,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -1,15 +1,18 @@
 //! The waiting room (API.md part 2, "The waiting room"): the routes' table,
 //! the draw at the on-sale, admission by `queue.active_buyers`, passes on
 //! orders, the waiting list while every seat is held, sold out, restarts,
-//! and the entry's WebSocket. Every app runs on a manual clock with the
+//! and the entry's WebSocket (its guards: origin and session, in
+//! `session`). Every app runs on a manual clock with the
 //! on-sale a minute ahead; the line's own moves (its 200 ms tick) are
 //! awaited within `ACT_WITHIN`.
 
 mod admission;
+mod deletion;
 mod draw;
 mod live;
 mod passes;
 mod routes;
+mod session;
 
 use std::time::Duration;
 

@@ -1,8 +1,14 @@
 //! One simulated buyer of the onsale scenario: joins the waiting room
-//! (early or at the on-sale), waits for admission by polling its entry with
-//! a backoff that follows its ETA or on the queue WebSocket, thinks, holds
-//! 1 to 4 best-available seats with its pass and pays. Everything it
-//! observed is kept for the fairness check and the audit.
+//! (early or at the on-sale), waits for admission, thinks, holds 1 to 4
+//! best-available seats with its pass and pays. Everything it observed is
+//! kept for the fairness check and the audit.
+//!
+//! It learns of its admission from the queue WebSocket's push: a watcher
+//! (`--watchers`) from the start; any other buyer once it is near the front
+//! (at most [`Shared::near`] ahead, and a socket of the budget free), after
+//! polling its entry slowly while far back, with pauses that follow its
+//! ETA. The API gives each account's socket its own entry only, so buyers
+//! cannot share sockets; the near window bounds how many are open.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,14 +30,12 @@ use crate::load::scenarios::event::race::{Acked, Fate};
 use crate::load::scenarios::{IdOnly, Rng};
 use crate::load::stats::Recorder;
 
-/// The longest pause between two polls of a waiting buyer (the WebSocket's
-/// own "at least every 10 s").
-const MAX_POLL: Duration = Duration::from_secs(10);
+/// The longest pause between two polls of a waiting buyer far back in
+/// line: a crowd of 100,000 polling every 10 s would cost the server 10,000
+/// requests a second, the sale's own CPU on a small machine.
+const MAX_POLL: Duration = Duration::from_secs(60);
 /// The shortest pause between two polls.
 const MIN_POLL: Duration = Duration::from_millis(100);
-/// The pause per entry ahead, at most: about 20 polls a second in all from
-/// the front of the line, however long it is.
-const PER_AHEAD: Duration = Duration::from_millis(50);
 /// The longest pause while the line has no ETA yet (nothing admitted in
 /// the last minute): an admission must not wait long to be noticed.
 const MAX_BLIND_POLL: Duration = Duration::from_secs(1);
@@ -81,6 +85,12 @@ pub struct Shared {
     /// Buyers waiting on the WebSocket: every buyer `i` with
     /// `i * watchers % buyers < watchers`.
     pub watchers: usize,
+    /// The other buyers open their socket once at most this many are
+    /// ahead of them.
+    pub near: usize,
+    /// Sockets the near buyers may hold at once; without one, a near
+    /// buyer polls at the shortest pause.
+    pub near_sockets: tokio::sync::Semaphore,
     /// Latencies and counts.
     pub stats: Stats,
 }
@@ -185,7 +195,10 @@ pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     };
     let Some(entry) = entry else { return seen };
     let admitted = if sh.watches(i) {
-        watch(&sh, token, &mut seen).await
+        match watch(&sh, token, &mut seen).await {
+            Watched::Ended(pass) => pass,
+            Watched::Unopened => None,
+        }
     } else {
         poll(&sh, token, &path, entry, &mut seen, &mut rng).await
     };
@@ -231,17 +244,28 @@ async fn poll(
             "waiting" => {}
             _ => return None,
         }
+        let near = entry.ahead.is_some_and(|a| a <= sh.near as u64);
+        if near {
+            if let Ok(_socket) = sh.near_sockets.try_acquire() {
+                match watch(sh, token, seen).await {
+                    Watched::Ended(pass) => return pass,
+                    Watched::Unopened => {}
+                }
+            }
+        }
         let pause = match (entry.position, entry.ahead, entry.eta_secs) {
             // Placed at the on-sale: come back just after it, spread out.
             (None, _, _) => {
                 sh.on_sale.saturating_duration_since(done)
                     + MIN_POLL.mul_f64(1.0 + 9.0 * rng.unit())
             }
-            (_, Some(0), _) => MIN_POLL,
-            // The ETA of a line that just opened is long; the front polls
-            // often whatever it says (`PER_AHEAD` per entry ahead).
+            // Near, with every socket of the budget taken.
+            _ if near => MIN_POLL,
+            // A quarter of the time the ETA gives until the near window:
+            // back in it well before the admission, however rough the ETA.
             (_, Some(ahead), Some(eta)) => {
-                (Duration::from_secs(eta) / 3).min(PER_AHEAD * ahead as u32)
+                let far = (ahead - sh.near as u64) as f64 / ahead as f64;
+                Duration::from_secs(eta).mul_f64(far / 4.0)
             }
             _ => {
                 backoff = (backoff * 2).min(MAX_BLIND_POLL);
@@ -271,13 +295,21 @@ async fn poll(
     }
 }
 
+/// How a wait on the queue WebSocket ended.
+enum Watched {
+    /// The socket opened and the wait ended: admitted (the pass), or the
+    /// entry ended otherwise, the socket broke or the run's time is up.
+    Ended(Option<String>),
+    /// The socket did not open.
+    Unopened,
+}
+
 /// Waits on the queue WebSocket until admitted (its pass), or until the
 /// entry ends otherwise.
-async fn watch(sh: &Shared, token: &str, seen: &mut Seen) -> Option<String> {
-    let url = format!("ws://{}/api/events/{}/queue/live", sh.addr, sh.event);
-    let mut req = url.into_client_request().ok()?;
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().ok()?);
+async fn watch(sh: &Shared, token: &str, seen: &mut Seen) -> Watched {
+    let Some(req) = socket_request(sh, token) else {
+        return Watched::Unopened;
+    };
     let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
     let stream = connect(sh.addr, sh.bind).await;
     let opened = match stream {
@@ -288,7 +320,7 @@ async fn watch(sh: &Shared, token: &str, seen: &mut Seen) -> Option<String> {
     };
     let Some((mut ws, _)) = opened else {
         sh.stats.socket_failures.fetch_add(1, Ordering::Relaxed);
-        return None;
+        return Watched::Unopened;
     };
     let open = sh.stats.sockets.fetch_add(1, Ordering::Relaxed) + 1;
     sh.stats.sockets_peak.fetch_max(open, Ordering::Relaxed);
@@ -333,7 +365,19 @@ async fn watch(sh: &Shared, token: &str, seen: &mut Seen) -> Option<String> {
     }
     sh.stats.sockets.fetch_sub(1, Ordering::Relaxed);
     let _ = ws.close(None).await;
-    pass
+    Watched::Ended(pass)
+}
+
+/// The upgrade request of `token`'s queue WebSocket.
+fn socket_request(
+    sh: &Shared,
+    token: &str,
+) -> Option<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    let url = format!("ws://{}/api/events/{}/queue/live", sh.addr, sh.event);
+    let mut req = url.into_client_request().ok()?;
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().ok()?);
+    Some(req)
 }
 
 /// Thinks, holds 1 to 4 seats with `pass` (fewer when fewer are left),

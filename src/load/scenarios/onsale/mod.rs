@@ -2,9 +2,10 @@
 //! seats with `queue: true` goes on sale `--lead-secs` after its creation;
 //! `--buyers` simulated buyers share `--concurrency` connections, a third
 //! joining before `onSaleAt` and the rest at it; each waits for admission
-//! (polling, or `--watchers` of them on the queue WebSocket, optionally in
-//! `--watcher-procs` child processes), thinks `--think-ms`, holds 1 to 4
-//! seats with its pass and pays. The audit, through the API: no seat
+//! (`--watchers` of them on the queue WebSocket from the start, optionally
+//! in `--watcher-procs` child processes; the others poll slowly while far
+//! back and wait on the WebSocket once near the front: [`NEAR_PER_ACTIVE`]),
+//! thinks `--think-ms`, holds 1 to 4 seats with its pass and pays. The audit, through the API: no seat
 //! oversold, no order in part (the event scenario's audit), no admission
 //! out of the contract's order, no buyer admitted twice; and the join rate,
 //! the p99s of join and admission-to-hold, the pushes' delay and the
@@ -30,6 +31,14 @@ use crate::load::client::Conn;
 use crate::load::{LoadArgs, Report, Target};
 use buyer::{Seen, Shared, Stats};
 use pool::Pool;
+
+/// The near window, in `--active-buyers`: a polling buyer with at most
+/// this many times `--active-buyers` ahead waits on its WebSocket (about
+/// five seconds of admissions at a half-second think time: the ETA counts
+/// the admissions of the last minute, and a sale that speeds up after its
+/// joins' storm admits faster than it says), and at most twice that many
+/// sockets are open at once.
+const NEAR_PER_ACTIVE: usize = 10;
 
 /// onsale: see the module's doc.
 pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> {
@@ -90,6 +99,8 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         } else {
             0
         },
+        near: NEAR_PER_ACTIVE * args.active_buyers.max(1),
+        near_sockets: tokio::sync::Semaphore::new(2 * NEAR_PER_ACTIVE * args.active_buyers.max(1)),
         stats: Stats::default(),
     });
     let tasks: Vec<_> = (0..own)

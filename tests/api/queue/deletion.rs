@@ -1,0 +1,207 @@
+//! Deleting a queued event forgets its whole line: joins decided while the
+//! deletion runs are either stored before it (and forgotten with it) or
+//! never stored, so after a restart nothing of that line is left in the
+//! store (`ticketing check` finds no entry or draw of it), and every join
+//! is answered 200 or 404, never a 5xx. A deletion the store refuses lets
+//! the line go on, with the joins that came meanwhile.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use ticketing::domain::Timestamp;
+use ticketing::storage::{
+    Answer, CommitStats, Committing, Snapshot, Storage, StorageError, Store, Write,
+};
+use tokio::sync::Semaphore;
+
+use super::*;
+
+/// Joiners in flight when the event is deleted.
+const JOINERS: usize = 120;
+
+/// The queue entries and draws in the stopped server's data directory, and
+/// what `check` says of them.
+fn stored_line(dir: &Path) -> (usize, Vec<String>) {
+    let (counts, problems) = ticketing::maintenance::check_directory(dir).expect("check runs");
+    (counts.entries, problems)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_event_while_joins_pour_in_leaves_nothing_of_its_line() {
+    let mut app = spawn_app_on_manual_clock(HOLD_SECS, |s| s.limits.auth_per_addr = 10_000).await;
+    let org = app.signup().await;
+    let eid = queued_event(&app, &org, 50).await;
+    // A drawn line: early joiners, the draw, then the crowd.
+    let mut early = Vec::new();
+    for _ in 0..5 {
+        let u = app.signup().await;
+        join(&app, &u, &eid).await;
+        early.push(u);
+    }
+    open_sale(&app);
+    eventually(ACT_WITHIN, "the draw", || by_place(&app, &early, &eid)).await;
+    let crowd = futures_util::future::join_all((0..JOINERS).map(|_| app.signup())).await;
+
+    let joins: Vec<_> = crowd
+        .into_iter()
+        .map(|u| {
+            let (api, path) = (app.api.clone(), queue_path(&eid));
+            tokio::spawn(async move { api.post(&path, Auth::Bearer(&u), json!({})).await.status })
+        })
+        .collect();
+    // Some joins are answered, many are still being decided and stored.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.delete(&format!("/api/events/{eid}"), Auth::Bearer(&org))
+        .await
+        .expect(204);
+    let mut answered = std::collections::BTreeMap::<u16, usize>::new();
+    for j in joins {
+        *answered.entry(j.await.expect("join task")).or_default() += 1;
+    }
+    assert!(
+        answered.keys().all(|s| [200, 404].contains(s)),
+        "joins answered {answered:?}"
+    );
+    app.get(&queue_path(&eid), Auth::Bearer(&early[0]))
+        .await
+        .error(404, None, None);
+
+    // Whatever was still in flight has landed by the stop; the restart
+    // loads it back (or not), and the store holds nothing of the line.
+    app.restart().await;
+    app.get(&format!("/api/events/{eid}"), Auth::None)
+        .await
+        .error(404, None, None);
+    app.stop().await;
+    let (entries, problems) = stored_line(app.dir.path());
+    assert!(
+        entries == 0 && problems.is_empty(),
+        "{entries} entries of the deleted event's line survived (joins answered \
+         {answered:?}); check says {} things, first {:?}",
+        problems.len(),
+        problems.first()
+    );
+}
+
+/// A store that refuses every event deletion, and holds every commit while
+/// its gate is shut.
+struct NoDeletes {
+    inner: Storage,
+    gate: Arc<Semaphore>,
+    arrived: Arc<AtomicUsize>,
+}
+
+/// Permits of an open gate: more than the test's commits at once.
+const PERMITS: u32 = 1 << 20;
+
+impl Store for NoDeletes {
+    fn commit(&self, writes: Vec<Write>) -> Committing {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+        let refused = writes
+            .iter()
+            .any(|w| matches!(w, Write::DeleteEvent { .. }));
+        let (inner, gate) = (self.inner.clone(), self.gate.clone());
+        Box::pin(async move {
+            drop(gate.acquire().await.expect("gate"));
+            if refused {
+                return Err(StorageError::Unavailable("injected fault".into()));
+            }
+            inner.commit(writes).await
+        })
+    }
+    fn load(&self) -> Answer<Snapshot> {
+        self.inner.load()
+    }
+    fn jwt_secret(&self) -> Answer<Vec<u8>> {
+        self.inner.jwt_secret()
+    }
+    fn is_writable(&self) -> bool {
+        self.inner.is_writable()
+    }
+    fn stats(&self) -> CommitStats {
+        self.inner.stats()
+    }
+    fn close(&self) -> Result<(), StorageError> {
+        self.inner.close()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_deletion_lets_the_line_go_on_with_the_joins_it_held() {
+    let gate = Arc::new(Semaphore::new(PERMITS as usize));
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let (g, a) = (gate.clone(), arrived.clone());
+    let app = spawn_app_with_store_layer(Arc::new(move |inner| {
+        Arc::new(NoDeletes {
+            inner,
+            gate: g.clone(),
+            arrived: a.clone(),
+        }) as Storage
+    }))
+    .await;
+    let org = app.signup().await;
+    let on_sale = Timestamp::now()
+        .plus(Duration::from_secs(3600))
+        .to_rfc3339();
+    let e = app
+        .post(
+            "/api/events",
+            Auth::Bearer(&org),
+            json!({"name": "Big gig", "startsAt": "2031-01-01T00:00:00Z", "onSaleAt": on_sale,
+                   "queue": true, "sections": [{"name": "Floor", "price": 10, "capacity": 5}]}),
+        )
+        .await
+        .json(201);
+    let eid = id_of(&e);
+    let (ann, bob, cat) = (app.signup().await, app.signup().await, app.signup().await);
+    join(&app, &ann, &eid).await;
+
+    // Bob's entry is decided, its batch held in the store.
+    gate.acquire_many(PERMITS).await.expect("gate").forget();
+    let before = arrived.load(Ordering::SeqCst);
+    let joining = |u: User| {
+        let (api, path) = (app.api.clone(), queue_path(&eid));
+        tokio::spawn(async move { api.post(&path, Auth::Bearer(&u), json!({})).await.json(200) })
+    };
+    let bobs = joining(bob.clone());
+    eventually(ACT_WITHIN, "Bob's batch", || async {
+        (arrived.load(Ordering::SeqCst) > before).then_some(())
+    })
+    .await;
+    // The deletion waits for it; Cat comes meanwhile.
+    let deleting = {
+        let rb = app.request(
+            Method::DELETE,
+            &format!("/api/events/{eid}"),
+            Auth::Bearer(&org),
+        );
+        tokio::spawn(async move { rb.send().await.expect("delete answered").status().as_u16() })
+    };
+    tokio::time::sleep(SETTLE).await;
+    let cats = joining(cat.clone());
+    tokio::time::sleep(SETTLE).await;
+    gate.add_permits(PERMITS as usize);
+
+    assert_eq!(
+        deleting.await.unwrap(),
+        503,
+        "the store refused the deletion"
+    );
+    let (b, c) = (bobs.await.unwrap(), cats.await.unwrap());
+    assert_eq!(
+        (b["status"].as_str(), c["status"].as_str()),
+        (Some("waiting"), Some("waiting"))
+    );
+    app.get(&format!("/api/events/{eid}"), Auth::None)
+        .await
+        .json(200);
+    // The line goes on: a later join, and everyone's entry.
+    let dan = app.signup().await;
+    join(&app, &dan, &eid).await;
+    for u in [&ann, &bob, &cat, &dan] {
+        entry(&app, u, &eid).await;
+    }
+}
