@@ -5,10 +5,10 @@
 //! is answered 200 or 404, never a 5xx. A deletion the store refuses lets
 //! the line go on, with the joins that came meanwhile.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use ticketing::config::Settings;
 
 use reqwest::Method;
 use ticketing::domain::Timestamp;
@@ -22,10 +22,12 @@ use super::*;
 /// Joiners in flight when the event is deleted.
 const JOINERS: usize = 120;
 
-/// The queue entries and draws in the stopped server's data directory, and
-/// what `check` says of them.
-fn stored_line(dir: &Path) -> (usize, Vec<String>) {
-    let (counts, problems) = ticketing::maintenance::check_directory(dir).expect("check runs");
+/// The queue entries in the stopped server's store (its data directory or
+/// database), and what `check` says of them.
+async fn stored_line(settings: &Settings) -> (usize, Vec<String>) {
+    let (counts, problems) = ticketing::maintenance::check_store(&settings.storage)
+        .await
+        .expect("check runs");
     (counts.entries, problems)
 }
 
@@ -76,7 +78,7 @@ async fn deleting_an_event_while_joins_pour_in_leaves_nothing_of_its_line() {
         .await
         .error(404, None, None);
     app.stop().await;
-    let (entries, problems) = stored_line(app.dir.path());
+    let (entries, problems) = stored_line(&app.settings).await;
     assert!(
         entries == 0 && problems.is_empty(),
         "{entries} entries of the deleted event's line survived (joins answered \
