@@ -10,6 +10,12 @@
 mod child;
 #[path = "api/client.rs"]
 mod client;
+#[path = "pg_store/mixed_load.rs"]
+mod mixed_load;
+#[path = "pg_store/outage.rs"]
+mod outage;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

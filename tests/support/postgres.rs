@@ -221,6 +221,13 @@ impl PgCluster {
         self.halt(libc::SIGINT);
     }
 
+    /// Immediate shutdown, as `pg_ctl stop -m immediate` does it (a crash:
+    /// no checkpoint, recovery replays the WAL at the next start), waited
+    /// for; [`PgCluster::start`] brings it back.
+    pub fn crash(&self) {
+        self.halt(libc::SIGQUIT);
+    }
+
     /// The last lines the server logged (for failure messages).
     pub fn log_tail(&self) -> String {
         let log = fs::read_to_string(self.root.join("server.log")).unwrap_or_default();
