@@ -37,8 +37,8 @@ pub struct Told {
     /// Emails signed up with a 2xx, and those answered 503.
     pub signed_up: Vec<String>,
     pub refused_signups: Vec<String>,
-    /// When each 503 answered request was sent.
-    pub refusals: Vec<Instant>,
+    /// When each request answered 503 was sent, and when the 503 came.
+    pub refusals: Vec<(Instant, Instant)>,
     /// When each 2xx answered write was sent.
     pub acks: Vec<Instant>,
 }
@@ -105,7 +105,7 @@ pub async fn client(
                     }
                     Answer::Refused => {
                         told.refused_titles.push(title);
-                        told.refusals.push(sent);
+                        told.refusals.push((sent, Instant::now()));
                     }
                     Answer::Declined(s, v) => panic!("create refused {s}: {v}"),
                 }
@@ -125,7 +125,7 @@ pub async fn client(
                     }
                     Answer::Refused => {
                         pool.lock().unwrap().push(ticket);
-                        told.refusals.push(sent);
+                        told.refusals.push((sent, Instant::now()));
                     }
                     Answer::Declined(s, v) => panic!("reserve of {ticket} refused {s}: {v}"),
                 }
@@ -152,7 +152,7 @@ pub async fn client(
                     }
                     Answer::Refused => {
                         holds.push(order);
-                        told.refusals.push(sent);
+                        told.refusals.push((sent, Instant::now()));
                     }
                     Answer::Declined(s, v) => panic!("{path} of {order} refused {s}: {v}"),
                 }
@@ -170,7 +170,7 @@ pub async fn client(
                     }
                     Answer::Refused => {
                         told.refused_signups.push(email);
-                        told.refusals.push(sent);
+                        told.refusals.push((sent, Instant::now()));
                     }
                     Answer::Declined(s, v) => panic!("signup refused {s}: {v}"),
                 }

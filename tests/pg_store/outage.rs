@@ -148,14 +148,21 @@ async fn outage_under_load(how: Shutdown) {
                 .expect("a client found a broken promise (see above)"),
         );
     }
-    let refusals: Vec<Instant> = told.iter().flat_map(|t| t.refusals.clone()).collect();
+    let refusals: Vec<(Instant, Instant)> = told.iter().flat_map(|t| t.refusals.clone()).collect();
     let acks: Vec<Instant> = told.iter().flat_map(|t| t.acks.clone()).collect();
-    assert!(
-        refusals
-            .iter()
-            .all(|&at| at >= went_down.checked_sub(STEADY / 10).unwrap() && at <= back),
-        "a write was refused outside the outage"
-    );
+    // Refused: answered once the database was going, sent before writes
+    // were taken again.
+    for (sent, answered) in &refusals {
+        assert!(
+            *answered >= went_down && *sent <= back,
+            "a write refused outside the outage: sent {:?} after it began, answered {:?} after; \
+             writes back {:?} after it began:\n{}",
+            sent.checked_duration_since(went_down),
+            answered.checked_duration_since(went_down),
+            back.duration_since(went_down),
+            child_log(logs.path()),
+        );
+    }
     // The clients may meet no refusal: a commit the shutdown cut off holds
     // the store until the database says how it ended, and the writes queued
     // behind it then go through (late, but within the client's timeout).
@@ -175,8 +182,16 @@ async fn outage_under_load(how: Shutdown) {
     // kill -9, restart on the same database, and read everything back.
     server.kill9();
     let server = spawn_on(&url, data.path(), logs.path());
-    verify(&server.api, &users, &told).await;
-    verify_sql(&url, &told).await;
+    // A commit whose fate the database did not tell within the store's 5 s
+    // answers 503 though it may be stored (the contract's `Uncertain`): a
+    // refused write may then appear, and only then.
+    let uncertain = (std::fs::read_dir(logs.path()).unwrap().flatten())
+        .any(|log| (std::fs::read_to_string(log.path()).unwrap()).contains("outcome is unknown"));
+    if uncertain {
+        eprintln!("{how:?}: a commit's outcome was unknown; refused writes may appear");
+    }
+    verify(&server.api, &users, &told, uncertain).await;
+    verify_sql(&url, &told, uncertain).await;
     eprintln!("{how:?}: done in {:?}", began.elapsed());
 }
 
@@ -212,7 +227,7 @@ async fn all_tickets(api: &Api) -> HashMap<String, Value> {
 
 /// Through the API of the restarted server: every acknowledged ticket,
 /// order (with its status) and user is there; no refused one is.
-async fn verify(api: &Api, users: &[client::User], told: &[Told]) {
+async fn verify(api: &Api, users: &[client::User], told: &[Told], uncertain: bool) {
     let tickets = all_tickets(api).await;
     let titles: HashSet<&str> = tickets
         .values()
@@ -226,7 +241,10 @@ async fn verify(api: &Api, users: &[client::User], told: &[Told]) {
             assert_eq!(ticket["title"], title.as_str(), "{ticket}");
         }
         for title in &t.refused_titles {
-            assert!(!titles.contains(title.as_str()), "refused {title} is there");
+            assert!(
+                uncertain || !titles.contains(title.as_str()),
+                "refused {title} is there"
+            );
         }
         let listed = api.get("/api/orders", Auth::Bearer(user)).await.json(200);
         let listed: HashMap<String, Value> = (listed.as_array().expect("a list").iter())
@@ -244,11 +262,14 @@ async fn verify(api: &Api, users: &[client::User], told: &[Told]) {
             .keys()
             .filter(|id| !t.orders.contains_key(*id))
             .collect();
-        assert!(unasked.is_empty(), "orders no 2xx announced: {unasked:?}");
+        assert!(
+            uncertain || unasked.is_empty(),
+            "orders no 2xx announced: {unasked:?}"
+        );
         for email in &t.signed_up {
             api.signin(email, PASSWORD).await;
         }
-        for email in &t.refused_signups {
+        for email in t.refused_signups.iter().filter(|_| !uncertain) {
             let r = api
                 .signin_raw(&client::plain_client(), email, PASSWORD)
                 .await;
@@ -259,7 +280,7 @@ async fn verify(api: &Api, users: &[client::User], told: &[Told]) {
 
 /// Through SQL: a sample of the acknowledged tickets and orders as they
 /// were acknowledged, and none of the refused tickets.
-async fn verify_sql(url: &str, told: &[Told]) {
+async fn verify_sql(url: &str, told: &[Told], uncertain: bool) {
     let db = connect(url).await;
     let key = |id: &str| u64::from_str_radix(id, 16).expect("a hex id") as i64;
     for t in told {
@@ -284,6 +305,8 @@ async fn verify_sql(url: &str, told: &[Told]) {
             )
             .await
             .unwrap();
-        assert_eq!(refused.get::<_, i64>(0), 0, "refused tickets in SQL");
+        if !uncertain {
+            assert_eq!(refused.get::<_, i64>(0), 0, "refused tickets in SQL");
+        }
     }
 }

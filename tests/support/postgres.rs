@@ -160,6 +160,11 @@ impl PgCluster {
         )
     }
 
+    /// The path of the server's Unix socket (for a test's own proxy).
+    pub fn socket(&self) -> PathBuf {
+        self.sockets.join(format!(".s.PGSQL.{}", self.port))
+    }
+
     /// Starts the server (again, on the same socket) and waits until it
     /// accepts connections.
     pub fn start(&self) {
