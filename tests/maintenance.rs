@@ -2,7 +2,17 @@
 //! binary, into a fresh directory, serves the same data; `check` passes on
 //! it; import refuses a damaged backup and a non-empty directory; events
 //! round-trip; `check` finds events, seats and orders of several seats that
-//! do not agree, in records written straight into a directory.
+//! do not agree, in records written straight into a directory; and data
+//! moves from sled to PostgreSQL and back (`moves`).
+
+#[path = "support/child.rs"]
+mod child;
+#[path = "api/client.rs"]
+mod client;
+#[path = "maintenance/moves.rs"]
+mod moves;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use std::path::Path;
 use std::process::Command;

@@ -160,6 +160,11 @@ impl PgCluster {
         )
     }
 
+    /// The path of the server's Unix socket (for a test's own proxy).
+    pub fn socket(&self) -> PathBuf {
+        self.sockets.join(format!(".s.PGSQL.{}", self.port))
+    }
+
     /// Starts the server (again, on the same socket) and waits until it
     /// accepts connections.
     pub fn start(&self) {
@@ -219,6 +224,13 @@ impl PgCluster {
     /// for; [`PgCluster::start`] brings it back.
     pub fn stop(&self) {
         self.halt(libc::SIGINT);
+    }
+
+    /// Immediate shutdown, as `pg_ctl stop -m immediate` does it (a crash:
+    /// no checkpoint, recovery replays the WAL at the next start), waited
+    /// for; [`PgCluster::start`] brings it back.
+    pub fn crash(&self) {
+        self.halt(libc::SIGQUIT);
     }
 
     /// The last lines the server logged (for failure messages).
