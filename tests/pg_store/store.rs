@@ -229,3 +229,32 @@ async fn a_database_of_a_newer_schema_is_refused() {
         Ok(_) => panic!("a newer database was opened"),
     }
 }
+
+/// One writer per database: while a store holds it, a second one opening
+/// the same database waits for the writer lock and is refused; once the
+/// first closes, the lock is free again. (This lock is also what makes a
+/// server restarted after kill -9 wait for the old session, and a COMMIT
+/// it may still finish, before it reads anything.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_store_on_the_same_database_is_refused_until_the_first_closes() {
+    let url = PgCluster::shared().fresh_database().await;
+    let first = PgStore::open(&url).await.unwrap();
+    let started = std::time::Instant::now();
+    let second = PgStore::open(&url).await;
+    match second {
+        Err(StorageError::Unavailable(why)) => {
+            assert!(why.contains("another server"), "{why}");
+            assert!(
+                started.elapsed() >= Duration::from_secs(5),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("a second writer opened the database"),
+    }
+    first.close().unwrap();
+    drop(first);
+    let again = PgStore::open(&url).await.unwrap();
+    again.close().unwrap();
+}

@@ -65,9 +65,11 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects to `url` and prepares the group commit's statements.
-    pub async fn open(url: &str) -> Result<Conn, StorageError> {
+    /// Connects to `url`, takes the writer lock (waiting for it up to
+    /// `wait`) and prepares the group commit's statements.
+    pub async fn open(url: &str, wait: Duration) -> Result<Conn, StorageError> {
         let (client, ended) = schema::connect(url).await?;
+        take_writer_lock(&client, wait).await?;
         let statements = Statements::prepare(&client)
             .await
             .map_err(|e| StorageError::Unavailable(format!("preparing statements: {e}")))?;
@@ -76,6 +78,42 @@ impl Conn {
             statements,
             ended,
         })
+    }
+}
+
+/// The session advisory lock only the writing connection holds ("tick",
+/// "etin" in ASCII). The session of a server killed with kill -9 lives on
+/// until PostgreSQL notices its socket closed, finishing a COMMIT it was
+/// given: holding this lock before anything is read makes a restarted
+/// server wait until the old session, and every commit it could still
+/// make, is gone, so a late commit can never change rows under a server
+/// that has loaded them. It also keeps two servers from writing one
+/// database. (Several nodes will take one lock per event they own.)
+const WRITER_LOCK: i64 = 0x7469_636b_6574_696e;
+
+/// Takes [`WRITER_LOCK`] for this session, trying every
+/// [`RECONNECT_EVERY`] for up to `wait`.
+async fn take_writer_lock(client: &Client, wait: Duration) -> Result<(), StorageError> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let taken: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
+            .await
+            .map_err(|e| {
+                StorageError::Unavailable(format!("taking the writer lock: {}", describe(&e)))
+            })?
+            .get(0);
+        if taken {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(StorageError::Unavailable(
+                "another server is writing to this PostgreSQL database (its session holds \
+                 the writer lock); stop it first"
+                    .into(),
+            ));
+        }
+        sleep(RECONNECT_EVERY).await;
     }
 }
 
@@ -286,7 +324,7 @@ impl Committer {
     /// queued meanwhile; `false` when asked to stop instead.
     async fn reconnect(&mut self) -> bool {
         loop {
-            match Conn::open(&self.url).await {
+            match Conn::open(&self.url, Duration::ZERO).await {
                 Ok(conn) => {
                     self.conn = Some(conn);
                     self.health.writable.store(true, Ordering::SeqCst);
@@ -328,8 +366,11 @@ impl Committer {
         };
         while Instant::now() < deadline {
             if self.conn.is_none() {
-                if let Ok(Ok(conn)) =
-                    timeout(deadline - Instant::now(), Conn::open(&self.url)).await
+                if let Ok(Ok(conn)) = timeout(
+                    deadline - Instant::now(),
+                    Conn::open(&self.url, Duration::ZERO),
+                )
+                .await
                 {
                     self.conn = Some(conn);
                     self.health.writable.store(true, Ordering::SeqCst);

@@ -31,6 +31,10 @@ use super::{Answer, CommitStats, Committing, Snapshot, StorageError, Store, Writ
 /// How long [`Store::close`] waits for the queued batches to commit.
 const CLOSE_WITHIN: Duration = Duration::from_secs(30);
 const META_JWT_SECRET: &str = "jwt_secret";
+/// How long opening waits for the writer lock: the session of a server
+/// just killed ends once PostgreSQL notices (at once, or after a COMMIT
+/// it was finishing); a live server's never does.
+const WRITER_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The store of record in a PostgreSQL database, with group commit.
 pub struct PgStore {
@@ -77,7 +81,7 @@ impl PgStore {
         let opened = handle.spawn(async move {
             let (mut client, _ended) = schema::connect(&owned).await?;
             schema::migrate(&mut client).await?;
-            Conn::open(&owned).await
+            Conn::open(&owned, WRITER_LOCK_WAIT).await
         });
         let conn = match opened.await {
             Ok(conn) => conn?,
