@@ -208,8 +208,6 @@ pub struct Statements {
     pub delete_tickets: Statement,
     /// Orders, inserted or replaced.
     pub orders: Statement,
-    /// The tickets of orders being replaced, removed before their new rows.
-    pub clear_order_tickets: Statement,
     /// The tickets of orders.
     pub order_tickets: Statement,
     /// Payments, inserted or replaced.
@@ -237,7 +235,6 @@ impl Statements {
             tickets: p(TICKETS.upsert()).await?,
             delete_tickets: p(TICKETS.delete_by(1)).await?,
             orders: p(ORDERS.upsert()).await?,
-            clear_order_tickets: p(ORDER_TICKETS.delete_by(1)).await?,
             order_tickets: p(ORDER_TICKETS.upsert()).await?,
             payments: p(PAYMENTS.upsert()).await?,
             entries: p(ENTRIES.upsert()).await?,

@@ -95,10 +95,8 @@ impl<'a> Collapsed<'a> {
         );
         run(&st.delete_tickets, keys(&gone));
         let orders: Vec<&Order> = self.orders.values().copied().collect();
-        run(
-            &st.clear_order_tickets,
-            keys(&self.orders.keys().copied().collect::<Vec<_>>()),
-        );
+        // An order's tickets are fixed when it is placed: a later write of
+        // the order updates its rows in place (their snapshot and `live`).
         run(&st.order_tickets, order_tickets(&orders));
         run(&st.orders, order_rows(orders));
         run(
