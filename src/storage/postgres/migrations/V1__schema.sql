@@ -49,8 +49,12 @@ CREATE TABLE orders (
     payment_id    bigint,
     paid_at       timestamptz,
     CHECK ((payment_id IS NULL) = (paid_at IS NULL))
-);
+) WITH (fillfactor = 80);
 CREATE INDEX orders_buyer ON orders (buyer);
+
+-- Tickets, orders and the tickets of orders change state in place all the
+-- time: pages keep a fifth free so an update that changes no indexed
+-- column stays on its page (a HOT update, no index entry to add).
 
 -- Seats of events and tickets sold on their own. No foreign key from
 -- orders' tickets to here: a deleted ticket stays named by old orders.
@@ -69,7 +73,7 @@ CREATE TABLE tickets (
     seat_number integer CHECK (seat_number > 0),
     CHECK ((status = 'available') = (order_id IS NULL)),
     CHECK (section IS NOT NULL OR (row_label IS NULL AND seat_number IS NULL))
-);
+) WITH (fillfactor = 80);
 CREATE INDEX tickets_event ON tickets (event_id) WHERE event_id IS NOT NULL;
 
 -- The tickets of each order as the order saw them at its last change, in
