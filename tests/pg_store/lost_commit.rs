@@ -11,7 +11,7 @@ use ticketing::storage::{PgStore, Store, Write};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::postgres::{PgCluster, USER};
-use crate::records::user;
+use crate::records::{user, user_ids};
 
 /// A TCP proxy to the cluster's socket that, once armed, forwards the next
 /// COMMIT to the server but cuts the client off before any answer, as a
@@ -85,14 +85,7 @@ async fn a_commit_whose_answer_was_lost_is_settled_by_its_transaction_id() {
         outcome.is_ok(),
         "committed, though its answer was lost: {outcome:?}"
     );
-    let users: Vec<u64> = store
-        .load()
-        .await
-        .unwrap()
-        .users
-        .iter()
-        .map(|u| u.id.0)
-        .collect();
+    let users = user_ids(&store).await;
     assert_eq!(users, vec![1, 2]);
     store
         .commit(vec![Write::User(user(3, "c@example.com"))])

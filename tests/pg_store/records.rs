@@ -257,3 +257,9 @@ pub async fn commit_all(
     let pending: Vec<_> = batches.into_iter().map(|b| store.commit(b)).collect();
     join_all(pending).await
 }
+
+/// The ids of the users `store` holds, in its order.
+pub async fn user_ids(store: &PgStore) -> Vec<u64> {
+    let snapshot = store.load().await.unwrap();
+    snapshot.users.iter().map(|u| u.id.0).collect()
+}

@@ -12,7 +12,9 @@ use ticketing::domain::{
 use ticketing::storage::{PgStore, StorageError, Store, Write};
 
 use crate::postgres::{connect, PgCluster};
-use crate::records::{assert_same, commit_all, event, every_kind, expected, price, title, user};
+use crate::records::{
+    assert_same, commit_all, event, every_kind, expected, price, title, user, user_ids,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_record_kind_round_trips_and_deletes_delete() {
@@ -199,14 +201,7 @@ async fn writes_are_refused_while_the_database_is_down_and_resume_by_themselves(
         .commit(vec![Write::User(user(4, "d@example.com"))])
         .await
         .unwrap();
-    let users: Vec<u64> = store
-        .load()
-        .await
-        .unwrap()
-        .users
-        .iter()
-        .map(|u| u.id.0)
-        .collect();
+    let users = user_ids(&store).await;
     assert_eq!(users, vec![1, 4]);
     store.close().unwrap();
 }
