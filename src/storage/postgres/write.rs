@@ -97,7 +97,13 @@ impl<'a> Collapsed<'a> {
         let orders: Vec<&Order> = self.orders.values().copied().collect();
         // An order's tickets are fixed when it is placed: a later write of
         // the order updates its rows in place (their snapshot and `live`).
-        run(&st.order_tickets, order_tickets(&orders));
+        // Rows that stop being live go first, in a statement of their own:
+        // a batch that releases a ticket from one order and gives it to
+        // another must not meet the one-live-order index half done.
+        let (live, ended): (Vec<&Order>, Vec<&Order>) =
+            orders.iter().partition(|o| o.status.is_live());
+        run(&st.order_tickets, order_tickets(&ended));
+        run(&st.order_tickets, order_tickets(&live));
         run(&st.orders, order_rows(orders));
         run(
             &st.payments,
