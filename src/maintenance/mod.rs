@@ -238,8 +238,8 @@ pub async fn import(
         .cloned()
         .map(Change::User)
         .chain(snap.events.iter().cloned().map(Change::Event))
-        .chain(snap.tickets.iter().cloned().map(Change::Ticket))
         .chain(snap.orders.iter().cloned().map(Change::Order))
+        .chain(snap.tickets.iter().cloned().map(Change::Ticket))
         .chain(snap.payments.iter().cloned().map(Change::Payment))
         .chain(
             snap.revoked
@@ -249,8 +249,9 @@ pub async fn import(
         .chain(snap.entries.iter().cloned().map(Change::Entry))
         .chain(snap.draws.iter().cloned().map(Change::Draw))
         .collect();
-    // Events go in one batch with their seats, in the order of the file
-    // (users, events, tickets, ...), a chunk at a time.
+    // A chunk at a time, each whole on its own for PostgreSQL's foreign
+    // keys: what a record names comes in an earlier chunk or its own
+    // (users, events, orders, then tickets, which name their order, ...).
     for chunk in writes.chunks(IMPORT_CHUNK) {
         if let Err(e) = storage.commit(chunk.to_vec()).await {
             close(storage).await?;
