@@ -167,12 +167,7 @@ pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     let token = sh.tokens[i].as_str();
     let path = format!("/api/events/{}/queue", sh.event);
     let join_sent = Instant::now();
-    let out = sh
-        .pool
-        .get()
-        .await
-        .post(&path, Some(token), String::new())
-        .await;
+    let out = sh.pool.post(&path, Some(token), String::new()).await;
     let join_done = Instant::now();
     let entry = serde_json::from_slice::<Entry>(&out.body).ok();
     record(&sh.stats.joins, &out, out.status == 200 && entry.is_some());
@@ -389,8 +384,6 @@ async fn buy(sh: &Shared, token: &str, pass: &str, seen: &mut Seen, rng: &mut Rn
         let body = json!({"eventId": sh.event, "quantity": quantity, "queuePass": pass});
         let out = sh
             .pool
-            .get()
-            .await
             .post("/api/orders", Some(token), body.to_string())
             .await;
         if out.status == 201 {
@@ -416,12 +409,7 @@ async fn buy(sh: &Shared, token: &str, pass: &str, seen: &mut Seen, rng: &mut Rn
     };
     let Some(order) = order else { return };
     let body = json!({"orderId": order.id, "token": "tok_visa"}).to_string();
-    let paid = sh
-        .pool
-        .get()
-        .await
-        .post("/api/payments", Some(token), body)
-        .await;
+    let paid = sh.pool.post("/api/payments", Some(token), body).await;
     record(&sh.stats.orders, &paid, paid.status == 201);
     seen.order = Some(Acked {
         id: order.id,
@@ -436,8 +424,6 @@ async fn buy(sh: &Shared, token: &str, pass: &str, seen: &mut Seen, rng: &mut Rn
         let body = json!({"eventId": sh.event, "quantity": 1, "queuePass": pass});
         let out = sh
             .pool
-            .get()
-            .await
             .post("/api/orders", Some(token), body.to_string())
             .await;
         seen.pass_reused = out.status == 201;

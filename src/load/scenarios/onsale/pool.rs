@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::load::client::Conn;
+use crate::load::client::{Conn, Outcome};
 
 /// At most `size` connections, each lent to one buyer at a time.
 pub struct Pool {
@@ -37,6 +37,11 @@ impl Pool {
             conn: Some(conn.unwrap_or_else(|| Conn::bound(self.addr, self.bind))),
             _permit: permit,
         }
+    }
+
+    /// POSTs `body` to `path` on a connection of the pool.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: String) -> Outcome {
+        self.get().await.post(path, token, body).await
     }
 }
 
