@@ -1,109 +1,20 @@
 //! Nothing is visible before it is durable, and a refused commit leaves no
-//! trace: the server's store is wrapped (`Gate`) so a test can hold commits
+//! trace: the server's store is wrapped (`crate::gate`) so a test can hold commits
 //! in flight or make them fail, and then checks what every reader sees:
 //! GET, the lists, a live subscriber, signin, and the data after a restart.
 //! (What the write-ahead log does with a failed flush underneath is tested
 //! in `src/storage/wal`.)
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use ticketing::storage::{
-    Answer, CommitStats, Committing, Snapshot, Storage, StorageError, Store, Write,
-};
-use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::gate::Controls;
 use crate::helpers::*;
-
-/// A store in front of the real one that can hold commits back (until the
-/// test lets them through) or refuse them (nothing reaches the real store).
-struct Gate {
-    inner: Storage,
-    refuse: Arc<AtomicBool>,
-    /// Commits let through; closed (0 permits) holds them.
-    open: Arc<Semaphore>,
-    /// Commits that reached the gate, held or not.
-    arrived: Arc<AtomicUsize>,
-}
-
-/// Permits of an open gate: more than any test's commits at once.
-const PERMITS: u32 = 1 << 20;
-
-/// The test's side of a [`Gate`].
-#[derive(Clone)]
-struct Controls {
-    refuse: Arc<AtomicBool>,
-    open: Arc<Semaphore>,
-    arrived: Arc<AtomicUsize>,
-}
-
-impl Controls {
-    fn new() -> Self {
-        Controls {
-            refuse: Arc::new(AtomicBool::new(false)),
-            open: Arc::new(Semaphore::new(PERMITS as usize)),
-            arrived: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    /// Holds every later commit until [`Controls::release`].
-    async fn hold(&self) {
-        let all = self.open.acquire_many(PERMITS).await;
-        all.expect("gate").forget();
-    }
-
-    fn release(&self) {
-        self.open.add_permits(PERMITS as usize);
-    }
-
-    fn layer(&self) -> StoreLayer {
-        let c = self.clone();
-        Arc::new(move |inner| {
-            Arc::new(Gate {
-                inner,
-                refuse: c.refuse.clone(),
-                open: c.open.clone(),
-                arrived: c.arrived.clone(),
-            }) as Storage
-        })
-    }
-}
-
-impl Store for Gate {
-    fn commit(&self, writes: Vec<Write>) -> Committing {
-        self.arrived.fetch_add(1, Ordering::SeqCst);
-        if self.refuse.load(Ordering::SeqCst) {
-            return Box::pin(std::future::ready(Err(StorageError::Unavailable(
-                "injected fault".into(),
-            ))));
-        }
-        let (inner, open) = (self.inner.clone(), self.open.clone());
-        Box::pin(async move {
-            drop(open.acquire().await.expect("gate"));
-            inner.commit(writes).await
-        })
-    }
-    fn load(&self) -> Answer<Snapshot> {
-        self.inner.load()
-    }
-    fn jwt_secret(&self) -> Answer<Vec<u8>> {
-        self.inner.jwt_secret()
-    }
-    fn is_writable(&self) -> bool {
-        !self.refuse.load(Ordering::SeqCst) && self.inner.is_writable()
-    }
-    fn stats(&self) -> CommitStats {
-        self.inner.stats()
-    }
-    fn close(&self) -> Result<(), StorageError> {
-        self.inner.close()
-    }
-}
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -23,6 +23,7 @@ mod concurrency;
 mod csrf;
 mod events_input;
 mod expiry;
+mod gate;
 mod input_rules;
 mod live;
 mod metrics;

@@ -5,19 +5,16 @@
 //! is answered 200 or 404, never a 5xx. A deletion the store refuses lets
 //! the line go on, with the joins that came meanwhile.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use ticketing::config::Settings;
 
 use reqwest::Method;
+use ticketing::config::Settings;
 use ticketing::domain::Timestamp;
-use ticketing::storage::{
-    Answer, CommitStats, Committing, Snapshot, Storage, StorageError, Store, Write,
-};
-use tokio::sync::Semaphore;
+use ticketing::storage::Write;
 
 use super::*;
+use crate::gate::Controls;
 
 /// Joiners in flight when the event is deleted.
 const JOINERS: usize = 120;
@@ -88,62 +85,15 @@ async fn deleting_an_event_while_joins_pour_in_leaves_nothing_of_its_line() {
     );
 }
 
-/// A store that refuses every event deletion, and holds every commit while
-/// its gate is shut.
-struct NoDeletes {
-    inner: Storage,
-    gate: Arc<Semaphore>,
-    arrived: Arc<AtomicUsize>,
-}
-
-/// Permits of an open gate: more than the test's commits at once.
-const PERMITS: u32 = 1 << 20;
-
-impl Store for NoDeletes {
-    fn commit(&self, writes: Vec<Write>) -> Committing {
-        self.arrived.fetch_add(1, Ordering::SeqCst);
-        let refused = writes
-            .iter()
-            .any(|w| matches!(w, Write::DeleteEvent { .. }));
-        let (inner, gate) = (self.inner.clone(), self.gate.clone());
-        Box::pin(async move {
-            drop(gate.acquire().await.expect("gate"));
-            if refused {
-                return Err(StorageError::Unavailable("injected fault".into()));
-            }
-            inner.commit(writes).await
-        })
-    }
-    fn load(&self) -> Answer<Snapshot> {
-        self.inner.load()
-    }
-    fn jwt_secret(&self) -> Answer<Vec<u8>> {
-        self.inner.jwt_secret()
-    }
-    fn is_writable(&self) -> bool {
-        self.inner.is_writable()
-    }
-    fn stats(&self) -> CommitStats {
-        self.inner.stats()
-    }
-    fn close(&self) -> Result<(), StorageError> {
-        self.inner.close()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_deletion_lets_the_line_go_on_with_the_joins_it_held() {
-    let gate = Arc::new(Semaphore::new(PERMITS as usize));
-    let arrived = Arc::new(AtomicUsize::new(0));
-    let (g, a) = (gate.clone(), arrived.clone());
-    let app = spawn_app_with_store_layer(Arc::new(move |inner| {
-        Arc::new(NoDeletes {
-            inner,
-            gate: g.clone(),
-            arrived: a.clone(),
-        }) as Storage
-    }))
-    .await;
+    // Every event deletion refused; commits held while the gate is shut.
+    let gate = Controls::refusing(|writes| {
+        writes
+            .iter()
+            .any(|w| matches!(w, Write::DeleteEvent { .. }))
+    });
+    let app = spawn_app_with_store_layer(gate.layer()).await;
     let org = app.signup().await;
     let on_sale = Timestamp::now()
         .plus(Duration::from_secs(3600))
@@ -162,15 +112,15 @@ async fn a_refused_deletion_lets_the_line_go_on_with_the_joins_it_held() {
     join(&app, &ann, &eid).await;
 
     // Bob's entry is decided, its batch held in the store.
-    gate.acquire_many(PERMITS).await.expect("gate").forget();
-    let before = arrived.load(Ordering::SeqCst);
+    gate.hold().await;
+    let before = gate.arrived.load(Ordering::SeqCst);
     let joining = |u: User| {
         let (api, path) = (app.api.clone(), queue_path(&eid));
         tokio::spawn(async move { api.post(&path, Auth::Bearer(&u), json!({})).await.json(200) })
     };
     let bobs = joining(bob.clone());
     eventually(ACT_WITHIN, "Bob's batch", || async {
-        (arrived.load(Ordering::SeqCst) > before).then_some(())
+        (gate.arrived.load(Ordering::SeqCst) > before).then_some(())
     })
     .await;
     // The deletion waits for it; Cat comes meanwhile.
@@ -185,7 +135,7 @@ async fn a_refused_deletion_lets_the_line_go_on_with_the_joins_it_held() {
     tokio::time::sleep(SETTLE).await;
     let cats = joining(cat.clone());
     tokio::time::sleep(SETTLE).await;
-    gate.add_permits(PERMITS as usize);
+    gate.release();
 
     assert_eq!(
         deleting.await.unwrap(),
