@@ -105,13 +105,7 @@ pub fn every_kind() -> Vec<Vec<Write>> {
         price(1250),
         EventDate(None),
     );
-    let spare = Ticket::new(
-        TicketId(31),
-        UserId(11),
-        title("Spare"),
-        price(1),
-        EventDate(None),
-    );
+    let spare = spare();
     // Ticket 30: sold by order 40, paid by payment 50.
     standalone.version = 2;
     standalone.status = TicketStatus::Sold;
@@ -262,4 +256,15 @@ pub async fn commit_all(
 pub async fn user_ids(store: &PgStore) -> Vec<u64> {
     let snapshot = store.load().await.unwrap();
     snapshot.users.iter().map(|u| u.id.0).collect()
+}
+
+/// Ticket 31, sold on its own by user 11: the spare of every record set.
+pub fn spare() -> Ticket {
+    Ticket::new(
+        TicketId(31),
+        UserId(11),
+        title("Spare"),
+        price(1),
+        EventDate(None),
+    )
 }

@@ -13,7 +13,7 @@ use ticketing::storage::{PgStore, StorageError, Store, Write};
 
 use crate::postgres::{connect, PgCluster};
 use crate::records::{
-    assert_same, commit_all, event, every_kind, expected, price, title, user, user_ids,
+    assert_same, commit_all, event, every_kind, expected, price, spare, title, user, user_ids,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,13 +88,7 @@ async fn a_refused_batch_does_not_take_its_group_down_and_a_big_event_fits_one_b
     let url = PgCluster::shared().fresh_database().await;
     let store = PgStore::open(&url).await.unwrap();
     let (small, seats) = event();
-    let spare = Ticket::new(
-        TicketId(31),
-        UserId(11),
-        title("Spare"),
-        price(1),
-        EventDate(None),
-    );
+    let spare = spare();
     let mut setup = vec![Write::Event(small), Write::Ticket(spare)];
     setup.extend(seats.iter().cloned().map(Write::Ticket));
     let users = every_kind().swap_remove(0);
@@ -119,13 +113,7 @@ async fn a_refused_batch_does_not_take_its_group_down_and_a_big_event_fits_one_b
         Write::Ticket(t)
     }));
     let ticket_31 = |order: u64| {
-        let mut t = Ticket::new(
-            TicketId(31),
-            UserId(11),
-            title("Spare"),
-            price(1),
-            EventDate(None),
-        );
+        let mut t = crate::records::spare();
         t.version = 1;
         Order::hold(
             OrderId(order),
