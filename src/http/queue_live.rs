@@ -3,12 +3,13 @@
 //! session (cookie or Bearer) and 404 for no such event or no entry, both
 //! before the upgrade.
 //!
-//! The line shares one signal of how far it moved; each session wakes on
-//! it, computes its own entry and sends it only when it differs from the
-//! last one sent: at most once per `AT_MOST_EVERY` while waiting (a line
-//! that moves a hundred times a second costs each watcher one message a
-//! second), except that a change of the caller's own status (an admission)
-//! goes at once; and at least every `AT_LEAST_EVERY` while waiting, so a
+//! The line shares one signal of how far it moved, sent at most once a
+//! second, and signals each watched account's own changes at once; each
+//! session wakes on both, computes its own entry and sends it only when it
+//! differs from the last one sent: at most once per `AT_MOST_EVERY` while
+//! waiting (a line that moves a hundred times a second costs each watcher
+//! one wake-up and one message a second), except that a change of the
+//! caller's own status (an admission) goes at once; and at least every `AT_LEAST_EVERY` while waiting, so a
 //! client can tell a quiet line from a dead connection. The session ends at
 //! shutdown, when the client leaves or stops answering, when the line is
 //! gone (its event deleted), and when the caller's session ends (signed out
@@ -33,12 +34,14 @@ use super::error::ApiError;
 use super::live::{self, Inbound, Keepalive, Socket};
 use super::slots::Slot;
 use super::State;
+use crate::actors::line::MOVED_EVERY;
 use crate::actors::Watch;
 use crate::domain::EventId;
 use crate::views::QueueEntryView;
 
-/// A waiting entry is sent at most this often, however fast the line moves.
-const AT_MOST_EVERY: Duration = Duration::from_secs(1);
+/// A waiting entry is sent at most this often, however fast the line moves
+/// (which the line signals no more often than that).
+const AT_MOST_EVERY: Duration = MOVED_EVERY;
 /// A waiting entry is sent at least this often, changed or not.
 const AT_LEAST_EVERY: Duration = Duration::from_secs(10);
 /// The status of an entry still in line.
@@ -127,6 +130,16 @@ where
     })
 }
 
+/// Waits until the line moved or the caller's own entry changed; an error
+/// when the line's signals are gone.
+async fn signalled(watch: &mut Watch) -> Result<(), tokio::sync::watch::error::RecvError> {
+    let signals = &mut watch.signals;
+    tokio::select! {
+        moved = signals.moved.changed() => moved,
+        own = signals.own.changed() => own,
+    }
+}
+
 /// Runs one watch until the client leaves or stops answering pings, the
 /// line is gone, the caller's session `ended`, or the server shuts down.
 async fn session(
@@ -138,7 +151,8 @@ async fn session(
 ) {
     let (mut tx, mut rx) = socket.split();
     let mut ended = pin!(ended);
-    watch.changed.mark_unchanged();
+    watch.signals.moved.mark_unchanged();
+    watch.signals.own.mark_unchanged();
     // Signed out between the upgrade and now: not even the first entry.
     if (&mut ended).now_or_never().is_some() {
         live::close_with(tx, SESSION_ENDED, "Session ended").await;
@@ -165,7 +179,7 @@ async fn session(
                 live::close_with(tx, SESSION_ENDED, "Session ended").await;
                 return;
             }
-            changed = watch.changed.changed() => {
+            changed = signalled(&mut watch) => {
                 if changed.is_err() {
                     break;
                 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::actors::line::{Lines, Shared};
+use crate::actors::line::{Lines, Shared, Signals};
 use crate::actors::{CommandError, Core};
 use crate::domain::line::{Entry, EntryStatus, Line};
 use crate::domain::{DomainError, EventId, Timestamp, UserId};
@@ -16,31 +16,32 @@ pub struct Queue {
     lines: Arc<Lines>,
 }
 
-/// One account's view of one line, to watch: its entry now, and a signal
-/// each time the line moved.
+/// One account's view of one line, to watch: its entry now, and the
+/// signals that the line moved or the entry itself changed.
 pub struct Watch {
-    shared: Arc<Shared>,
     lines: Arc<Lines>,
     core: Arc<Core>,
     user: UserId,
-    /// Changes each time the line changed.
-    pub changed: tokio::sync::watch::Receiver<u64>,
+    /// See [`Signals`].
+    pub signals: Signals,
 }
 
 impl Watch {
     /// The entry now; `None` once the line is gone (the event deleted).
     pub fn entry(&self) -> Option<QueueEntryView> {
-        if self
-            .shared
-            .closed
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
-            return None;
-        }
-        let line = self.shared.line.read().expect("line lock");
-        let entry = line.entry(self.user)?;
-        Some(view(&line, entry, &self.lines, self.core.clock.now()))
+        entry_view(self.signals.shared(), self.user, &self.lines, &self.core)
     }
+}
+
+/// `user`'s entry in the line `shared` now; `None` when it has none or
+/// the line is gone.
+fn entry_view(shared: &Shared, user: UserId, lines: &Lines, core: &Core) -> Option<QueueEntryView> {
+    if shared.closed() {
+        return None;
+    }
+    let line = shared.line.read().expect("line lock");
+    let entry = line.entry(user)?;
+    Some(view(&line, entry, lines, core.clock.now()))
 }
 
 /// The contract's view of `entry` in `line` at `now`.
@@ -85,9 +86,8 @@ impl Queue {
     /// `user`'s entry in the line of `event`; 404 for no such event or no
     /// entry.
     pub fn entry(&self, event: EventId, user: UserId) -> Result<QueueEntryView, CommandError> {
-        self.watch(event, user)?
-            .entry()
-            .ok_or(CommandError::NotFound)
+        let shared = self.lines.shared(event).ok_or(CommandError::NotFound)?;
+        entry_view(&shared, user, &self.lines, &self.core).ok_or(CommandError::NotFound)
     }
 
     /// A watch on `user`'s entry in the line of `event`; 404 as `entry`.
@@ -97,8 +97,7 @@ impl Queue {
             return Err(CommandError::NotFound);
         }
         Ok(Watch {
-            changed: shared.changed.subscribe(),
-            shared,
+            signals: shared.signals(user),
             lines: self.lines.clone(),
             core: self.core.clone(),
             user,

@@ -8,17 +8,19 @@
 //! the line to forget with it; no write of the line can follow it.
 //!
 //! Readers (the queue routes, watchers) read the line through a shared
-//! lock and wake on a `watch` counter bumped after each applied change: one
-//! shared signal of how far the line moved, from which each watcher
-//! computes its own entry. [`Lines`] (`registry.rs`) starts and finds the
-//! actors.
+//! lock ([`Shared`], `shared.rs`). Watchers wake on one shared signal that
+//! the line moved, sent at most once per [`MOVED_EVERY`], from which each
+//! computes its own entry, and on a signal of their own entry's changes,
+//! sent at once. [`Lines`] (`registry.rs`) starts and finds the actors.
 
 mod registry;
+mod shared;
 
 pub use registry::Lines;
+pub use shared::{Shared, Signals, MOVED_EVERY};
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
@@ -30,16 +32,6 @@ use crate::storage::Write;
 
 /// How often a line looks for admissions and lapsed passes.
 const TICK: Duration = Duration::from_millis(200);
-
-/// A line as readers see it, and the signal that it changed.
-pub struct Shared {
-    /// The line as last stored.
-    pub line: RwLock<Line>,
-    /// Bumped after every change of the line.
-    pub changed: tokio::sync::watch::Sender<u64>,
-    /// Set when the event is deleted: the line is gone.
-    pub closed: std::sync::atomic::AtomicBool,
-}
 
 /// A joiner waiting for its entry to be durable.
 type Waiter = (UserId, oneshot::Sender<Result<Entry, CommandError>>);
@@ -76,6 +68,10 @@ pub struct LineActor {
     still: Option<oneshot::Sender<Vec<UserId>>>,
     /// What came while frozen, in order.
     put_off: Vec<PutOff>,
+    /// When watchers were last told that the line moved.
+    moved_at: Option<Instant>,
+    /// Whether telling them again is scheduled.
+    moved_due: bool,
 }
 
 impl LineActor {
@@ -110,12 +106,15 @@ impl LineActor {
         let draw = self.queued_draw.take();
         let mut writes: Vec<Write> = entries.iter().cloned().map(Write::Entry).collect();
         writes.extend(draw.clone().map(Write::Draw));
+        metrics::histogram!("queue_batch_writes").record(writes.len() as f64);
         let durable = self.core.storage.commit(writes);
         self.storing = true;
+        let started = Instant::now();
         ctx.spawn(durable.into_actor(self).map(move |res, act, ctx| {
+            metrics::histogram!("queue_batch_seconds").record(started.elapsed().as_secs_f64());
             act.storing = false;
             match res {
-                Ok(()) => act.stored(&entries, draw.as_ref()),
+                Ok(()) => act.stored(&entries, draw.as_ref(), ctx),
                 Err(e) => {
                     tracing::warn!(error = %e, "waiting-room changes not stored");
                     act.queued.clear();
@@ -152,12 +151,29 @@ impl LineActor {
         let now = self.core.clock.now();
         let (entry, _) = self.line.join(user, now);
         // A draw due is stored with the join, which is placed after it.
-        let (mut entries, draw) = match draw_if_due(&self.line, now) {
-            Some((placed, draw)) => (placed, Some(draw)),
-            None => (Vec::new(), None),
+        self.draw_if_due(now);
+        self.decide(vec![entry], None, ctx);
+    }
+
+    /// The draw, if due, and the first admissions after it, on the
+    /// deciding line (the first in the draw are admitted in the draw's
+    /// batch, not a tick later); whether it was due.
+    fn draw_if_due(&mut self, now: Timestamp) -> bool {
+        let Some((placed, draw)) = draw_if_due(&self.line, now) else {
+            return false;
         };
-        entries.push(entry);
-        self.decide(entries, draw, ctx);
+        self.note(placed, Some(draw));
+        self.admit_next(now);
+        true
+    }
+
+    /// Admits the next in line while there is room, on the deciding line.
+    fn admit_next(&mut self, now: Timestamp) {
+        let seats = self.seats(self.line.event());
+        let next = self
+            .line
+            .admissions(now, self.active_buyers, self.pass, seats);
+        self.note(next, None);
     }
 
     /// The entry of a pass's order records it, or is done; a buyer done
@@ -173,18 +189,15 @@ impl LineActor {
         let Some(change) = change else { return };
         self.note(vec![change], None);
         if msg.ended {
-            let now = self.core.clock.now();
-            let seats = self.seats(self.line.event());
-            let next = self
-                .line
-                .admissions(now, self.active_buyers, self.pass, seats);
-            self.note(next, None);
+            self.admit_next(self.core.clock.now());
         }
         self.flush(ctx);
     }
 
-    /// A batch is durable: readers see it, its joiners get their entries.
-    fn stored(&mut self, entries: &[Entry], draw: Option<&Draw>) {
+    /// A batch is durable: readers see it, its joiners get their entries,
+    /// the watchers of its entries hear at once, the others within
+    /// [`MOVED_EVERY`].
+    fn stored(&mut self, entries: &[Entry], draw: Option<&Draw>, ctx: &mut Context<Self>) {
         let now = self.core.clock.now();
         let admitted = entries
             .iter()
@@ -197,7 +210,31 @@ impl LineActor {
             .expect("line lock")
             .apply(entries, draw, now);
         self.answer_durable();
-        self.shared.changed.send_modify(|n| *n += 1);
+        self.shared.changed(entries);
+        self.moved(ctx);
+    }
+
+    /// Tells every watcher that the line moved: at once after a quiet
+    /// [`MOVED_EVERY`], else once that much has passed since the last time
+    /// (everything moved meanwhile goes with it).
+    fn moved(&mut self, ctx: &mut Context<Self>) {
+        if self.moved_due {
+            return;
+        }
+        let wait = self.moved_at.map_or(Duration::ZERO, |at| {
+            MOVED_EVERY.saturating_sub(at.elapsed())
+        });
+        if wait.is_zero() {
+            self.moved_at = Some(Instant::now());
+            self.shared.moved();
+            return;
+        }
+        self.moved_due = true;
+        ctx.run_later(wait, |act, _| {
+            act.moved_due = false;
+            act.moved_at = Some(Instant::now());
+            act.shared.moved();
+        });
     }
 
     /// Answers every joiner whose entry is durable now.
@@ -230,20 +267,15 @@ impl LineActor {
             return;
         }
         let now = self.core.clock.now();
-        let (entries, draw) = match draw_if_due(&self.line, now) {
-            Some((placed, draw)) => (placed, Some(draw)),
-            None => {
-                let mut changes = self.line.lapsed_passes(now);
-                if changes.is_empty() {
-                    let seats = self.seats(self.line.event());
-                    changes = self
-                        .line
-                        .admissions(now, self.active_buyers, self.pass, seats);
-                }
-                (changes, None)
+        if !self.draw_if_due(now) {
+            let lapsed = self.line.lapsed_passes(now);
+            if lapsed.is_empty() {
+                self.admit_next(now);
+            } else {
+                self.note(lapsed, None);
             }
-        };
-        self.decide(entries, draw, ctx);
+        }
+        self.flush(ctx);
     }
 
     /// Fixes what a crash between an order's write and the line's left

@@ -3,7 +3,7 @@
 //! stop), and the passes they issue.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -57,11 +57,7 @@ impl Lines {
         entries: Vec<Entry>,
         draw: Option<&Draw>,
     ) {
-        let shared = Arc::new(Shared {
-            line: RwLock::new(Line::restore(event, on_sale_at, entries, draw)),
-            changed: tokio::sync::watch::Sender::new(0),
-            closed: Default::default(),
-        });
+        let shared = Arc::new(Shared::new(Line::restore(event, on_sale_at, entries, draw)));
         let actor = LineActor {
             line: shared.line.read().expect("line lock").clone(),
             shared: shared.clone(),
@@ -75,6 +71,8 @@ impl Lines {
             frozen: false,
             still: None,
             put_off: Vec::new(),
+            moved_at: None,
+            moved_due: false,
         };
         let addr = LineActor::start_in_arbiter(arbiter, move |_| actor);
         self.lines
@@ -111,10 +109,7 @@ impl Lines {
     /// Stops the line of a deleted event; its watchers see it gone.
     pub fn stop(&self, event: EventId) {
         if let Some(r) = self.lines.lock().expect("lines lock").remove(&event) {
-            r.shared
-                .closed
-                .store(true, std::sync::atomic::Ordering::Release);
-            r.shared.changed.send_modify(|n| *n += 1);
+            r.shared.close();
             r.addr.do_send(Stop);
         }
     }

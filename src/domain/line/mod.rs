@@ -220,7 +220,9 @@ impl Line {
         }
         let ahead = self.ahead(entry)?;
         let window_start = Timestamp(now.0 - ETA_WINDOW.as_millis() as i64);
-        let recent = self.recent.iter().filter(|t| **t >= window_start).count() as u64;
+        // `recent` is in admission order, so the window is its tail.
+        let recent =
+            (self.recent.len() - self.recent.partition_point(|t| *t < window_start)) as u64;
         if recent == 0 {
             return None;
         }
@@ -375,7 +377,10 @@ impl Line {
             match (was_shopping, shopping) {
                 (false, true) => {
                     self.shopping.insert(e.user);
-                    self.recent.push_back(now);
+                    // Kept in order (the window is found by bisection),
+                    // whatever a clock set back says.
+                    let at = self.recent.back().map_or(now, |b| now.max(*b));
+                    self.recent.push_back(at);
                 }
                 (true, false) => {
                     self.shopping.remove(&e.user);

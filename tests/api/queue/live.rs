@@ -1,5 +1,6 @@
 //! The entry's WebSocket: 401 and 404 before the upgrade; the entry at
-//! once, then an admission pushed promptly; the unchanged entry again at
+//! once, then an admission pushed promptly; the line's moves at most about
+//! once a second, the last one too; the unchanged entry again at
 //! least every 10 s while waiting; closed when the event is deleted and at
 //! shutdown.
 
@@ -139,6 +140,55 @@ async fn the_entry_comes_first_then_the_admission_promptly() {
     let admitted = eventually_msg(&mut ws, ACT_WITHIN, |m| m["status"] == "admitted").await;
     assert_shape(&admitted, &eid, "admitted");
     assert_eq!(admitted, entry(&app, &bob, &eid).await);
+}
+
+#[tokio::test]
+async fn a_moving_line_is_sent_at_most_once_a_second_and_its_last_move_arrives() {
+    let app = spawn_app_on_manual_clock(HOLD_SECS, |s| s.queue.active_buyers = 1).await;
+    let org = app.signup().await;
+    let eid = queued_event(&app, &org, 10).await;
+    open_sale(&app);
+    let mut buyers = Vec::new();
+    for _ in 0..4 {
+        let b = app.signup().await;
+        join(&app, &b, &eid).await;
+        buyers.push(b);
+    }
+    let watcher = app.signup().await;
+    join(&app, &watcher, &eid).await;
+    entry_becomes(&app, &buyers[0], &eid, "admitted").await;
+    let mut ws = connect(&app, &eid, Auth::Bearer(&watcher))
+        .await
+        .expect("upgraded");
+    let mut last = next_within(&mut ws, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(last["ahead"], 3);
+    let mut last_at = std::time::Instant::now();
+    // Two buyers buy one after the other: the line moves twice, quickly,
+    // then stands still with one buyer shopping and one waiting ahead.
+    for b in &buyers[..2] {
+        let a = entry_becomes(&app, b, &eid, "admitted").await;
+        let o = order(&app, b, &eid, 1, &a["pass"]).await.json(201);
+        app.pay(b, &id_of(&o)).await;
+    }
+    entry_becomes(&app, &buyers[2], &eid, "admitted").await;
+    // Each move reaches the watcher, never two within about a second, and
+    // the last one arrives although nothing moves after it.
+    while last["ahead"] != 1 {
+        let m = next_within(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("the socket stays open");
+        assert_eq!(m["status"], "waiting", "{m}");
+        assert!(
+            m["ahead"].as_u64() < last["ahead"].as_u64(),
+            "each message moved on: {last} then {m}"
+        );
+        assert!(
+            last_at.elapsed() >= Duration::from_millis(800),
+            "a waiting entry at most about once a second"
+        );
+        (last, last_at) = (m, std::time::Instant::now());
+    }
+    assert_eq!(last, entry(&app, &watcher, &eid).await);
 }
 
 #[tokio::test]
