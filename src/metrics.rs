@@ -19,6 +19,11 @@ const SECONDS: &[f64] = &[
 ];
 /// Flush batch-size buckets, in batches.
 const BATCHES: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+/// Waiting-room batch-size buckets, in writes (a join is one; the draw
+/// places everyone who came early at once).
+const WRITES: &[f64] = &[
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0,
+];
 
 /// The process-wide recorder (metrics are global to a process, so several
 /// servers embedded in one process share it).
@@ -29,6 +34,9 @@ pub fn handle() -> &'static PrometheusHandle {
             .set_buckets(SECONDS)
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full("storage_flush_batches".into()), BATCHES)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full("queue_batch_writes".into()), WRITES)
             })
             .expect("bucket lists are not empty");
         let recorder = builder.build_recorder();
