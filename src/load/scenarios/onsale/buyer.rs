@@ -64,7 +64,11 @@ struct OrderBody {
 
 /// What every buyer of one run shares.
 pub struct Shared {
-    /// The connections.
+    /// The connections the joins take.
+    pub joins: Pool,
+    /// The connections of everything else (polls, orders, payments): a
+    /// real crowd's polls and orders do not wait behind other people's
+    /// joins in one client's queue.
     pub pool: Pool,
     /// The server, for WebSockets.
     pub addr: std::net::SocketAddr,
@@ -101,6 +105,9 @@ pub struct Shared {
 pub struct Stats {
     /// Joins.
     pub joins: Mutex<Recorder>,
+    /// The joins of the early wave (before `onSaleAt`, nothing else going
+    /// on) and of the late one (at `onSaleAt`, with the sale running).
+    pub waves: [Mutex<Recorder>; 2],
     /// Polls of an entry.
     pub polls: Mutex<Recorder>,
     /// Orders and payments.
@@ -109,6 +116,8 @@ pub struct Stats {
     pub admit_to_hold: Mutex<Recorder>,
     /// From the server's admission to its arrival on the WebSocket.
     pub pushes: Mutex<Recorder>,
+    /// From the server's admission to the poll that found it.
+    pub polled: Mutex<Recorder>,
     /// Pushes later than [`PUSH_TARGET_MS`].
     pub late_pushes: AtomicU64,
     /// WebSockets open now, and the most at once.
@@ -158,7 +167,9 @@ impl Shared {
 }
 
 /// Buyer `i`'s life; `early` buyers join at once, the others at the
-/// on-sale.
+/// on-sale. Its steps are boxed: a hundred thousand buyers wait at once,
+/// and each task is only as big as the step it is in (4.5 KiB a buyer
+/// unboxed).
 pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     let mut rng = Rng::new(i as u64 * 31 + 5);
     if !early {
@@ -167,10 +178,11 @@ pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     let token = sh.tokens[i].as_str();
     let path = format!("/api/events/{}/queue", sh.event);
     let join_sent = Instant::now();
-    let out = sh.pool.post(&path, Some(token), String::new()).await;
+    let out = Box::pin(sh.joins.post(&path, Some(token), String::new())).await;
     let join_done = Instant::now();
     let entry = serde_json::from_slice::<Entry>(&out.body).ok();
     record(&sh.stats.joins, &out, out.status == 200 && entry.is_some());
+    record(&sh.stats.waves[usize::from(!early)], &out, entry.is_some());
     let mut seen = Seen {
         place: Place {
             early: entry.as_ref().is_some_and(|e| e.position.is_none()),
@@ -190,17 +202,17 @@ pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     };
     let Some(entry) = entry else { return seen };
     let admitted = if sh.watches(i) {
-        match watch(&sh, token, &mut seen).await {
+        match Box::pin(watch(&sh, token, &mut seen)).await {
             Watched::Ended(pass) => pass,
             Watched::Unopened => None,
         }
     } else {
-        poll(&sh, token, &path, entry, &mut seen, &mut rng).await
+        Box::pin(poll(&sh, token, &path, entry, &mut seen, &mut rng)).await
     };
     if let Some(pass) = admitted {
-        buy(&sh, token, &pass, &mut seen, &mut rng, i).await;
+        Box::pin(buy(&sh, token, &pass, &mut seen, &mut rng, i)).await;
         // The entry after the order: `done`, never a second admission.
-        let out = sh.pool.get().await.get(&path, Some(token)).await;
+        let out = Box::pin(async { sh.pool.get().await.get(&path, Some(token)).await }).await;
         record(&sh.stats.polls, &out, out.status == 200);
         if let Ok(e) = serde_json::from_slice::<Entry>(&out.body) {
             note_pass(&mut seen, &e, &pass);
@@ -234,6 +246,14 @@ async fn poll(
                 seen.place.admitted_seen = Some(done);
                 seen.place.admitted_at_ms = sh.admitted_at(&entry);
                 seen.passes = 1;
+                if let Some(at) = seen.place.admitted_at_ms {
+                    let late = Duration::from_millis((now_ms() - at).max(0) as u64);
+                    sh.stats
+                        .polled
+                        .lock()
+                        .expect("stats lock")
+                        .record_latency(late);
+                }
                 return entry.pass;
             }
             "waiting" => {}

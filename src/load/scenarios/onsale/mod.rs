@@ -1,6 +1,7 @@
 //! onsale: the waiting room under an on-sale crowd. An event of `--seats`
 //! seats with `queue: true` goes on sale `--lead-secs` after its creation;
-//! `--buyers` simulated buyers share `--concurrency` connections, a third
+//! `--buyers` simulated buyers share `--concurrency` connections for their
+//! joins and as many for everything else, a third
 //! joining before `onSaleAt` and the rest at it; each waits for admission
 //! (`--watchers` of them on the queue WebSocket from the start, optionally
 //! in `--watcher-procs` child processes; the others poll slowly while far
@@ -82,6 +83,7 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
     });
 
     let shared = Arc::new(Shared {
+        joins: Pool::new(target.addr, args.bind, args.concurrency),
         pool: Pool::new(target.addr, args.bind, args.concurrency),
         addr: target.addr,
         bind: args.bind,
@@ -144,6 +146,15 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         )),
     );
     extra.insert("join_p99_ms".into(), json!(round(joins.ms(0.99))));
+    for (wave, name) in [(true, "early"), (false, "late")] {
+        let rec = stats.waves[usize::from(!wave)].lock().expect("stats lock");
+        let span = wave_span(&seen, wave).as_secs_f64().max(1e-9);
+        extra.insert(
+            format!("join_rps_{name}"),
+            json!(round(rec.requests as f64 / span)),
+        );
+        extra.insert(format!("join_p99_ms_{name}"), json!(round(rec.ms(0.99))));
+    }
     let sum = |key: &str| {
         children
             .iter()
@@ -182,6 +193,16 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
     let orders = stats.orders.lock().expect("stats lock").clone();
     let hold = stats.admit_to_hold.lock().expect("stats lock").clone();
     let pushes = stats.pushes.lock().expect("stats lock").clone();
+    let polled = stats.polled.lock().expect("stats lock").clone();
+    extra.insert("admitted_by_poll".into(), json!(polled.histogram.len()));
+    extra.insert("poll_discovery_p50_ms".into(), json!(round(polled.ms(0.5))));
+    extra.insert(
+        "poll_discovery_p99_ms".into(),
+        json!(round(polled.ms(0.99))),
+    );
+    extra.insert("push_p50_ms".into(), json!(round(pushes.ms(0.5))));
+    extra.insert("admit_to_hold_p50_ms".into(), json!(round(hold.ms(0.5))));
+    extra.insert("admitted_unbought".into(), json!(admitted - bought));
     extra.insert("polls".into(), json!(polls.requests));
     extra.insert("poll_errors".into(), json!(polls.error_count()));
     extra.insert("order_errors".into(), json!(orders.errors_text()));
@@ -240,6 +261,7 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
             json!(side.sellout.map(|d| round(d.as_secs_f64()))),
         );
         extra.insert("sellout_ideal_s".into(), json!(round(ideal)));
+        extra.insert("sold_by_second".into(), json!(side.sold_by_second));
         extra.insert(
             "sellout_ratio".into(),
             json!(side
@@ -313,19 +335,22 @@ async fn read_on_sale(conn: &mut Conn, event: &str) -> Result<Timestamp, String>
 
 /// The time the joins took: the early wave's span plus the late wave's.
 fn join_span(seen: &[Seen]) -> Duration {
-    let wave = |early: bool| {
-        let mut it = seen
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i.is_multiple_of(3) == early);
-        let first = it.clone().map(|(_, s)| s.place.join_sent).min();
-        let last = it.by_ref().map(|(_, s)| s.place.join_done).max();
-        match (first, last) {
-            (Some(a), Some(b)) => b.saturating_duration_since(a),
-            _ => Duration::ZERO,
-        }
-    };
-    wave(true) + wave(false)
+    wave_span(seen, true) + wave_span(seen, false)
+}
+
+/// From the first join sent to the last answered of the early (or late)
+/// wave.
+fn wave_span(seen: &[Seen], early: bool) -> Duration {
+    let mut it = seen
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i.is_multiple_of(3) == early);
+    let first = it.clone().map(|(_, s)| s.place.join_sent).min();
+    let last = it.by_ref().map(|(_, s)| s.place.join_done).max();
+    match (first, last) {
+        (Some(a), Some(b)) => b.saturating_duration_since(a),
+        _ => Duration::ZERO,
+    }
 }
 
 fn round(x: f64) -> f64 {

@@ -19,6 +19,9 @@ const EVERY: Duration = Duration::from_millis(100);
 pub struct Seen {
     /// From `onSaleAt` until every seat was sold, if they all were.
     pub sellout: Option<Duration>,
+    /// Seats sold at each whole second after `onSaleAt`, to see where a
+    /// slow sale lost its time (the join storm, the steady state, the tail).
+    pub sold_by_second: Vec<u64>,
     /// The server's open files and resident KiB before the buyers came.
     pub base: Option<(usize, u64)>,
     /// The same when it held the most open files.
@@ -73,6 +76,10 @@ pub async fn run(
         }
         let out = conn.get(&path, None).await;
         if let Ok(e) = serde_json::from_slice::<EventRow>(&out.body) {
+            let second = on_sale.elapsed().as_secs() as usize;
+            if seen.sold_by_second.len() <= second {
+                seen.sold_by_second.resize(second + 1, e.seats.sold);
+            }
             if e.seats.sold == e.seats.total {
                 seen.sellout = Some(on_sale.elapsed());
             }
