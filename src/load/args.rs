@@ -62,7 +62,8 @@ pub struct LoadArgs {
     /// `--target` by flash-sale, reserve and live).
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Concurrent connections (workers).
+    /// Concurrent connections (workers; onsale: for the joins, and as many
+    /// again for the polls, orders and payments).
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Stop after this many seconds.
