@@ -5,11 +5,11 @@
 //! socket) when their session is signed out.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use actix::prelude::*;
-use tokio::sync::watch;
 
+use super::listeners::{Listener, Listeners};
 use super::CommandError;
 use crate::clock::Clock;
 use crate::domain::{DomainError, Email, IdGenerator, SessionId, Timestamp, User, UserId};
@@ -131,38 +131,22 @@ pub struct Sessions {
     storage: Storage,
     clock: Clock,
     revoked: RwLock<HashMap<SessionId, Timestamp>>,
-    /// One sender per session that open sockets live on, dropped when it
-    /// is signed out (which wakes every [`SignOut`] of it); an entry goes
-    /// with the last socket.
-    watched: Mutex<HashMap<SessionId, watch::Sender<()>>>,
+    /// A signal per session that open sockets live on, ended when it is
+    /// signed out (which wakes every [`SignOut`] of it).
+    watched: Arc<Listeners<SessionId>>,
 }
 
 /// Resolves once a session is signed out (see [`Sessions::watch`]); cheap
 /// to hold: nothing runs until then.
 pub struct SignOut {
-    session: SessionId,
-    signed_out: watch::Receiver<()>,
-    sessions: Arc<Sessions>,
+    signed_out: Listener<SessionId>,
 }
 
 impl SignOut {
     /// Waits until the session is signed out (at once if it already is).
     pub async fn wait(&mut self) {
-        // Nothing is ever sent: the sender is only dropped.
+        // Nothing is ever signalled: the signal only ends.
         while self.signed_out.changed().await.is_ok() {}
-    }
-}
-
-impl Drop for SignOut {
-    fn drop(&mut self) {
-        let mut watched = self.sessions.watched.lock().expect("sessions lock");
-        // This receiver still counts: it was the last one.
-        if watched
-            .get(&self.session)
-            .is_some_and(|tx| tx.receiver_count() <= 1)
-        {
-            watched.remove(&self.session);
-        }
     }
 }
 
@@ -176,28 +160,20 @@ impl Sessions {
             storage,
             clock,
             revoked: RwLock::new(live),
-            watched: Mutex::default(),
+            watched: Arc::default(),
         }
     }
 
     /// A watch on `sid` that resolves when it is signed out, for a
     /// connection that lives on it.
-    pub fn watch(self: &Arc<Self>, sid: SessionId) -> SignOut {
-        let mut watched = self.watched.lock().expect("sessions lock");
-        let signed_out = watched
-            .entry(sid)
-            .or_insert_with(|| watch::Sender::new(()))
-            .subscribe();
-        // `revoke` marks the session before it drops the sender: either
-        // that is seen here, or the sender just subscribed to is dropped.
+    pub fn watch(&self, sid: SessionId) -> SignOut {
+        let signed_out = self.watched.listen(sid);
+        // `revoke` marks the session before it ends the signal: either
+        // that is seen here, or the signal just listened to ends.
         if self.is_revoked(sid) {
-            watched.remove(&sid);
+            self.watched.end(sid);
         }
-        SignOut {
-            session: sid,
-            signed_out,
-            sessions: self.clone(),
-        }
+        SignOut { signed_out }
     }
 
     /// Whether `sid` was signed out.
@@ -230,7 +206,7 @@ impl Sessions {
         revoked.insert(sid, expires);
         drop(revoked);
         // Wakes the session's sockets.
-        self.watched.lock().expect("sessions lock").remove(&sid);
+        self.watched.end(sid);
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ pub mod accounts;
 pub mod handles;
 mod keyed_locks;
 pub(crate) mod line;
+mod listeners;
 pub mod live;
 mod passes;
 pub mod read_model;

@@ -7,13 +7,13 @@
 //! change of an account's own entry (an admission, `soldout`, its place
 //! from the draw) goes at once to that account's watchers only.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::actors::listeners::{Listener, Listeners};
 use crate::domain::line::{Entry, Line};
 use crate::domain::UserId;
 
@@ -28,8 +28,8 @@ pub struct Shared {
     /// Bumped when the line moved (at most once per [`MOVED_EVERY`]) and
     /// when it is gone.
     moved: watch::Sender<u64>,
-    /// Per watched account, bumped when its own entry changed.
-    own: Mutex<HashMap<UserId, watch::Sender<u64>>>,
+    /// Per watched account, signalled when its own entry changed.
+    own: Arc<Listeners<UserId>>,
     /// Set when the event is deleted: the line is gone.
     closed: AtomicBool,
 }
@@ -38,11 +38,10 @@ pub struct Shared {
 /// when dropped.
 pub struct Signals {
     shared: Arc<Shared>,
-    user: UserId,
     /// Changes when the line moved or is gone.
     pub moved: watch::Receiver<u64>,
     /// Changes when the account's own entry changed.
-    pub own: watch::Receiver<u64>,
+    pub own: Listener<UserId>,
 }
 
 impl Shared {
@@ -51,7 +50,7 @@ impl Shared {
         Shared {
             line: RwLock::new(line),
             moved: watch::Sender::new(0),
-            own: Mutex::default(),
+            own: Arc::default(),
             closed: AtomicBool::new(false),
         }
     }
@@ -73,34 +72,17 @@ impl Shared {
     }
 
     /// Tells the watchers of each of `entries`' accounts that their entry
-    /// changed (one lock for the batch; accounts nobody watches cost a
-    /// lookup).
+    /// changed.
     pub fn changed(&self, entries: &[Entry]) {
-        let own = self.own.lock().expect("watchers lock");
-        if own.is_empty() {
-            return;
-        }
-        for e in entries {
-            if let Some(tx) = own.get(&e.user) {
-                tx.send_modify(|n| *n += 1);
-            }
-        }
+        self.own.signal(entries.iter().map(|e| e.user));
     }
 
     /// Signals for a watcher of `user`'s entry, marked seen.
     pub fn signals(self: &Arc<Self>, user: UserId) -> Signals {
-        let own = self
-            .own
-            .lock()
-            .expect("watchers lock")
-            .entry(user)
-            .or_insert_with(|| watch::Sender::new(0))
-            .subscribe();
         Signals {
             shared: self.clone(),
-            user,
             moved: self.moved.subscribe(),
-            own,
+            own: self.own.listen(user),
         }
     }
 }
@@ -109,18 +91,5 @@ impl Signals {
     /// The line watched.
     pub fn shared(&self) -> &Shared {
         &self.shared
-    }
-}
-
-impl Drop for Signals {
-    fn drop(&mut self) {
-        let mut own = self.shared.own.lock().expect("watchers lock");
-        // This watcher's receiver is the last one: nobody else watches.
-        if own
-            .get(&self.user)
-            .is_some_and(|tx| tx.receiver_count() <= 1)
-        {
-            own.remove(&self.user);
-        }
     }
 }

@@ -40,7 +40,7 @@ const MIN_POLL: Duration = Duration::from_millis(100);
 /// the last minute): an admission must not wait long to be noticed.
 const MAX_BLIND_POLL: Duration = Duration::from_secs(1);
 /// A push later than this after its admission is late (issue 15's target).
-pub const PUSH_TARGET_MS: i64 = 1000;
+pub const PUSH_TARGET_MS: u128 = 1000;
 /// Every this many buyers tries its spent pass again (it must be refused).
 const REUSE_PROBE_EVERY: usize = 20;
 
@@ -222,6 +222,28 @@ pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     seen
 }
 
+/// The time since the server admitted `seen`'s buyer, once known.
+fn since_admission(seen: &Seen) -> Option<Duration> {
+    let at = seen.place.admitted_at_ms?;
+    Some(Duration::from_millis((now_ms() - at).max(0) as u64))
+}
+
+/// `seen`'s buyer is found admitted (entry `e`) now: noted, and the time
+/// since the server's admission recorded in `delays` (and returned).
+fn found_admitted(
+    sh: &Shared,
+    seen: &mut Seen,
+    e: &Entry,
+    delays: &Mutex<Recorder>,
+) -> Option<Duration> {
+    seen.place.admitted_seen = Some(Instant::now());
+    seen.place.admitted_at_ms = sh.admitted_at(e);
+    seen.passes = 1;
+    let late = since_admission(seen)?;
+    delays.lock().expect("stats lock").record_latency(late);
+    Some(late)
+}
+
 /// Counts a pass other than `first`.
 fn note_pass(seen: &mut Seen, e: &Entry, first: &str) {
     if e.pass.as_deref().is_some_and(|p| p != first) {
@@ -243,17 +265,7 @@ async fn poll(
         let done = Instant::now();
         match entry.status.as_str() {
             "admitted" => {
-                seen.place.admitted_seen = Some(done);
-                seen.place.admitted_at_ms = sh.admitted_at(&entry);
-                seen.passes = 1;
-                if let Some(at) = seen.place.admitted_at_ms {
-                    let late = Duration::from_millis((now_ms() - at).max(0) as u64);
-                    sh.stats
-                        .polled
-                        .lock()
-                        .expect("stats lock")
-                        .record_latency(late);
-                }
+                found_admitted(sh, seen, &entry, &sh.stats.polled);
                 return entry.pass;
             }
             "waiting" => {}
@@ -357,20 +369,9 @@ async fn watch(sh: &Shared, token: &str, seen: &mut Seen) -> Watched {
         match e.status.as_str() {
             "waiting" => continue,
             "admitted" => {
-                seen.place.admitted_seen = Some(Instant::now());
-                seen.place.admitted_at_ms = sh.admitted_at(&e);
-                seen.passes = 1;
-                if let Some(at) = seen.place.admitted_at_ms {
-                    let late = (now_ms() - at).max(0);
-                    let ms = Duration::from_millis(late as u64);
-                    sh.stats
-                        .pushes
-                        .lock()
-                        .expect("stats lock")
-                        .record_latency(ms);
-                    if late > PUSH_TARGET_MS {
-                        sh.stats.late_pushes.fetch_add(1, Ordering::Relaxed);
-                    }
+                let late = found_admitted(sh, seen, &e, &sh.stats.pushes);
+                if late.is_some_and(|d| d.as_millis() > PUSH_TARGET_MS) {
+                    sh.stats.late_pushes.fetch_add(1, Ordering::Relaxed);
                 }
                 pass = e.pass;
             }
@@ -409,13 +410,12 @@ async fn buy(sh: &Shared, token: &str, pass: &str, seen: &mut Seen, rng: &mut Rn
         if out.status == 201 {
             let parsed = serde_json::from_slice::<OrderBody>(&out.body).ok();
             record(&sh.stats.orders, &out, parsed.is_some());
-            if let Some(at) = seen.place.admitted_at_ms {
-                let ms = Duration::from_millis((now_ms() - at).max(0) as u64);
+            if let Some(since) = since_admission(seen) {
                 sh.stats
                     .admit_to_hold
                     .lock()
                     .expect("stats lock")
-                    .record_latency(ms);
+                    .record_latency(since);
             }
             break parsed;
         }
