@@ -9,8 +9,9 @@
 //! differs from the last one sent: at most once per `AT_MOST_EVERY` while
 //! waiting (a line that moves a hundred times a second costs each watcher
 //! one wake-up and one message a second), except that a change of the
-//! caller's own status (an admission) goes at once; and at least every `AT_LEAST_EVERY` while waiting, so a
-//! client can tell a quiet line from a dead connection. The session ends at
+//! caller's own status (an admission) goes at once; and at least every
+//! `AT_LEAST_EVERY` while waiting, so a client can tell a quiet line from a
+//! dead connection. The session ends at
 //! shutdown, when the client leaves or stops answering, when the line is
 //! gone (its event deleted), and when the caller's session ends (signed out
 //! or expired: close code [`SESSION_ENDED`], since the entry and its pass
