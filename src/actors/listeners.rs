@@ -96,3 +96,50 @@ impl<K: Hash + Eq + Copy> Drop for Listener<K> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn keys(l: &Listeners<u32>) -> usize {
+        l.senders.lock().expect("listeners lock").len()
+    }
+
+    async fn woken(l: &mut Listener<u32>) -> Option<bool> {
+        tokio::time::timeout(Duration::from_millis(50), l.changed())
+            .await
+            .ok()
+            .map(|r| r.is_ok())
+    }
+
+    #[tokio::test]
+    async fn a_signal_wakes_its_keys_listeners_only_and_goes_with_the_last() {
+        let ls = Arc::new(Listeners::default());
+        let (mut a1, mut a2, mut b) = (ls.listen(1), ls.listen(1), ls.listen(2));
+        ls.signal([1, 7]);
+        assert_eq!(woken(&mut a1).await, Some(true));
+        assert_eq!(woken(&mut a2).await, Some(true));
+        assert_eq!(woken(&mut b).await, None, "key 2 was not signalled");
+        drop(a1);
+        assert_eq!(keys(&ls), 2, "key 1 still has a listener");
+        ls.signal([1]);
+        assert_eq!(woken(&mut a2).await, Some(true));
+        drop((a2, b));
+        assert_eq!(keys(&ls), 0, "nobody listens: nothing kept");
+    }
+
+    #[tokio::test]
+    async fn an_ended_signal_fails_its_listeners_and_spares_later_ones() {
+        let ls = Arc::new(Listeners::default());
+        let mut old = ls.listen(1);
+        ls.end(1);
+        assert_eq!(woken(&mut old).await, Some(false));
+        let mut new = ls.listen(1);
+        // The old listener going must not take the new signal with it.
+        drop(old);
+        assert_eq!(keys(&ls), 1);
+        ls.signal([1]);
+        assert_eq!(woken(&mut new).await, Some(true));
+    }
+}
