@@ -244,6 +244,14 @@ fn found_admitted(
     Some(late)
 }
 
+/// `pause` within the poll's bounds, give or take a quarter, so that
+/// buyers who polled together do not stay together.
+fn jittered(pause: Duration, rng: &mut Rng) -> Duration {
+    pause
+        .clamp(MIN_POLL, MAX_POLL)
+        .mul_f64(0.75 + 0.5 * rng.unit())
+}
+
 /// Counts a pass other than `first`.
 fn note_pass(seen: &mut Seen, e: &Entry, first: &str) {
     if e.pass.as_deref().is_some_and(|p| p != first) {
@@ -281,27 +289,26 @@ async fn poll(
             }
         }
         let pause = match (entry.position, entry.ahead, entry.eta_secs) {
-            // Placed at the on-sale: come back just after it, spread out.
+            // Placed at the on-sale: come back just after it, within 50 to
+            // 500 ms (not jittered below: that would move the on-sale
+            // itself, by up to a quarter of the wait for it).
             (None, _, _) => {
                 sh.on_sale.saturating_duration_since(done)
-                    + MIN_POLL.mul_f64(1.0 + 9.0 * rng.unit())
+                    + MIN_POLL.mul_f64(0.5 + 4.5 * rng.unit())
             }
             // Near, with every socket of the budget taken.
-            _ if near => MIN_POLL,
+            _ if near => jittered(MIN_POLL, rng),
             // A quarter of the time the ETA gives until the near window:
             // back in it well before the admission, however rough the ETA.
             (_, Some(ahead), Some(eta)) => {
                 let far = (ahead - sh.near as u64) as f64 / ahead as f64;
-                Duration::from_secs(eta).mul_f64(far / 4.0)
+                jittered(Duration::from_secs(eta).mul_f64(far / 4.0), rng)
             }
             _ => {
                 backoff = (backoff * 2).min(MAX_BLIND_POLL);
-                backoff
+                jittered(backoff, rng)
             }
         };
-        let pause = pause
-            .clamp(MIN_POLL, MAX_POLL)
-            .mul_f64(0.75 + 0.5 * rng.unit());
         if done + pause >= sh.deadline {
             return None;
         }
