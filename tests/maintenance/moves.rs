@@ -53,6 +53,28 @@ fn serve(data: &Path, logs: &Path, env: &[(&'static str, String)]) -> Server {
     spawn_server(data, logs, 600, &refs(env))
 }
 
+/// Stops `server` with SIGTERM: it must exit cleanly within 30 s.
+async fn stop(mut server: Server) {
+    server.signal("-TERM");
+    assert!(server
+        .wait_exit(std::time::Duration::from_secs(30))
+        .await
+        .success());
+}
+
+/// Exports the sled store in `data` to `file` and imports that into a
+/// fresh PostgreSQL database: the database's environment, and what the
+/// import said.
+async fn sled_into_postgres(data: &Path, file: &str) -> (Vec<(&'static str, String)>, String) {
+    let (ok, said, err) = ticketing(&refs(&sled_env(data)), &["export", file]);
+    assert!(ok, "export from sled: {said}{err}");
+    let url = PgCluster::shared().fresh_database().await;
+    let pg = pg_env(&url);
+    let (ok, said, err) = ticketing(&refs(&pg), &["import", file]);
+    assert!(ok, "import into PostgreSQL: {said}{err}");
+    (pg, said)
+}
+
 /// Makes the data on a fresh server: the users' emails and what each
 /// later view needs (the events' ids).
 async fn make_data(api: &Api) -> (Vec<String>, Vec<String>) {
@@ -162,24 +184,15 @@ async fn data_moves_from_sled_to_postgres_and_back_served_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let (first, logs) = (dir.path().join("first"), dir.path().join("logs"));
     std::fs::create_dir(&logs).unwrap();
-    let mut server = serve(&first, &logs, &sled_env(&first));
+    let server = serve(&first, &logs, &sled_env(&first));
     let (emails, events) = make_data(&server.api).await;
     let before = view(&server.api, &emails, &events).await;
-    server.signal("-TERM");
-    assert!(server
-        .wait_exit(std::time::Duration::from_secs(30))
-        .await
-        .success());
+    stop(server).await;
 
     // sled → PostgreSQL.
     let from_sled = dir.path().join("from-sled.jsonl");
     let from_sled = from_sled.to_str().unwrap();
-    let (ok, said, err) = ticketing(&refs(&sled_env(&first)), &["export", from_sled]);
-    assert!(ok, "export from sled: {said}{err}");
-    let url = PgCluster::shared().fresh_database().await;
-    let pg = pg_env(&url);
-    let (ok, said, err) = ticketing(&refs(&pg), &["import", from_sled]);
-    assert!(ok, "import into PostgreSQL: {said}{err}");
+    let (pg, said) = sled_into_postgres(&first, from_sled).await;
     assert!(
         said.contains("4 users") && said.contains("2 queue entries"),
         "{said}"
@@ -189,17 +202,13 @@ async fn data_moves_from_sled_to_postgres_and_back_served_the_same() {
     let (ok, _, err) = ticketing(&refs(&pg), &["import", from_sled]);
     assert!(!ok && err.contains("empty"), "a second import: {err}");
     let unused = dir.path().join("unused");
-    let mut server = serve(&unused, &logs, &pg);
+    let server = serve(&unused, &logs, &pg);
     assert_eq!(
         view(&server.api, &emails, &events).await,
         before,
         "on PostgreSQL"
     );
-    server.signal("-TERM");
-    assert!(server
-        .wait_exit(std::time::Duration::from_secs(30))
-        .await
-        .success());
+    stop(server).await;
     assert!(
         !unused.exists(),
         "the server on PostgreSQL made a sled directory"
@@ -235,7 +244,7 @@ async fn an_export_of_many_batches_imports_into_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let (data, logs) = (dir.path().join("data"), dir.path().join("logs"));
     std::fs::create_dir(&logs).unwrap();
-    let mut server = serve(&data, &logs, &sled_env(&data));
+    let server = serve(&data, &logs, &sled_env(&data));
     let api = &server.api;
     let organiser = api.signup_as("big-organiser@example.com", PASSWORD).await;
     let buyer = api.signup_as("big-buyer@example.com", PASSWORD).await;
@@ -251,19 +260,10 @@ async fn an_export_of_many_batches_imports_into_postgres() {
         .post("/api/orders", Auth::Bearer(&buyer), body)
         .await
         .json(201);
-    server.signal("-TERM");
-    assert!(server
-        .wait_exit(std::time::Duration::from_secs(30))
-        .await
-        .success());
+    stop(server).await;
     let file = dir.path().join("big.jsonl");
     let file = file.to_str().unwrap();
-    let (ok, said, err) = ticketing(&refs(&sled_env(&data)), &["export", file]);
-    assert!(ok, "export from sled: {said}{err}");
-    let url = PgCluster::shared().fresh_database().await;
-    let pg = pg_env(&url);
-    let (ok, said, err) = ticketing(&refs(&pg), &["import", file]);
-    assert!(ok, "import into PostgreSQL: {said}{err}");
+    let (pg, said) = sled_into_postgres(&data, file).await;
     assert!(said.contains("12000 tickets"), "{said}");
     let unused = dir.path().join("unused");
     let server = serve(&unused, &logs, &pg);
