@@ -103,8 +103,6 @@ pub struct Shared {
 /// to the request).
 #[derive(Default)]
 pub struct Stats {
-    /// Joins.
-    pub joins: Mutex<Recorder>,
     /// The joins of the early wave (before `onSaleAt`, nothing else going
     /// on) and of the late one (at `onSaleAt`, with the sale running).
     pub waves: [Mutex<Recorder>; 2],
@@ -181,8 +179,8 @@ pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     let out = Box::pin(sh.joins.post(&path, Some(token), String::new())).await;
     let join_done = Instant::now();
     let entry = serde_json::from_slice::<Entry>(&out.body).ok();
-    record(&sh.stats.joins, &out, out.status == 200 && entry.is_some());
-    record(&sh.stats.waves[usize::from(!early)], &out, entry.is_some());
+    let wave = &sh.stats.waves[usize::from(!early)];
+    record(wave, &out, out.status == 200 && entry.is_some());
     let mut seen = Seen {
         place: Place {
             early: entry.as_ref().is_some_and(|e| e.position.is_none()),

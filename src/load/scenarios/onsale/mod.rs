@@ -31,6 +31,7 @@ use super::event::audit::audit;
 use super::event::layout::{create_event, event_body};
 use crate::domain::Timestamp;
 use crate::load::client::Conn;
+use crate::load::stats::Recorder;
 use crate::load::{LoadArgs, Report, Target};
 use buyer::{Seen, Shared, Stats};
 use pool::Pool;
@@ -129,7 +130,10 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         .count() as u64;
     let mut extra = Map::new();
     let stats = &shared.stats;
-    let joins = stats.joins.lock().expect("stats lock").clone();
+    let mut joins = Recorder::default();
+    for wave in &stats.waves {
+        joins.merge(&wave.lock().expect("stats lock"));
+    }
     let join_span = join_span(&seen);
     extra.insert("seats".into(), json!(n));
     extra.insert("buyers".into(), json!(m));
