@@ -9,13 +9,34 @@ use std::time::{Duration, Instant};
 use super::frame::Batch;
 use super::segment::{capacity, remove_durably, Segment};
 use super::{write_taken, Log, Overlay, WalBackend};
-use crate::storage::StorageError;
+use crate::storage::{Backend, StorageError};
 
 /// Pairs per sled batch when a frozen overlay is folded.
 const FOLD_SLICE: usize = 1024;
 
 /// How long a failed fold waits before it is tried again.
 const FOLD_RETRY: Duration = Duration::from_secs(1);
+
+/// Applies `overlay` to `backend` in slices of [`FOLD_SLICE`] pairs: one
+/// sled batch of a 100,000-seat event costs sled gigabytes. Need not be
+/// atomic: until the backend is flushed and the segments deleted, a crash
+/// replays them whole (whole-value puts and removes) over whatever part was
+/// applied.
+pub(super) fn apply_in_slices(
+    backend: &dyn Backend,
+    overlay: &Overlay,
+) -> Result<(), StorageError> {
+    let mut pairs = overlay.iter().peekable();
+    while pairs.peek().is_some() {
+        let slice: Batch = pairs
+            .by_ref()
+            .take(FOLD_SLICE)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        backend.apply(slice)?;
+    }
+    Ok(())
+}
 
 impl WalBackend {
     /// Collects the fold if it has finished (or, with `wait`, once it has).
@@ -48,19 +69,7 @@ impl WalBackend {
         let spare_capacity = capacity(self.checkpoint_bytes);
         let fold = move || {
             let started = Instant::now();
-            // In slices: one sled batch of a 100,000-seat event costs sled
-            // gigabytes. The fold need not be atomic: until the flush below
-            // and the segment's deletion, a crash replays the whole segment
-            // (whole-value puts and removes) over whatever part was applied.
-            let mut pairs = frozen.iter().peekable();
-            while pairs.peek().is_some() {
-                let slice: Batch = pairs
-                    .by_ref()
-                    .take(FOLD_SLICE)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                inner.apply(slice)?;
-            }
+            apply_in_slices(inner.as_ref(), &frozen)?;
             inner.flush()?;
             if let Some(path) = retired {
                 remove_durably(&dir, &path)?;
