@@ -114,7 +114,20 @@ impl LineActor {
             metrics::histogram!("queue_batch_seconds").record(started.elapsed().as_secs_f64());
             act.storing = false;
             match res {
-                Ok(()) => act.stored(&entries, draw.as_ref(), ctx),
+                Ok(()) => {
+                    let durable_ms = started.elapsed().as_secs_f64() * 1e3;
+                    act.stored(&entries, draw.as_ref(), ctx);
+                    if let Some(draw) = &draw {
+                        tracing::info!(
+                            event = %draw.event,
+                            seed = draw.seed,
+                            placed = draw.placed,
+                            durable_ms,
+                            applied_ms = started.elapsed().as_secs_f64() * 1e3 - durable_ms,
+                            "waiting room drawn"
+                        );
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "waiting-room changes not stored");
                     act.queued.clear();
