@@ -172,10 +172,10 @@ impl LineActor {
     /// deciding line (the first in the draw are admitted in the draw's
     /// batch, not a tick later); whether it was due.
     fn draw_if_due(&mut self, now: Timestamp) -> bool {
-        let Some((placed, draw)) = draw_if_due(&self.line, now) else {
+        let Some(draw) = draw_if_due(&self.line, now) else {
             return false;
         };
-        self.note(placed, Some(draw));
+        self.note(Vec::new(), Some(draw));
         self.admit_next(now);
         true
     }
@@ -217,13 +217,15 @@ impl LineActor {
             .filter(|e| e.status == EntryStatus::Admitted && e.order.is_none())
             .count();
         metrics::counter!("queue_admissions_total").increment(admitted as u64);
-        self.shared
+        let placed = self
+            .shared
             .line
             .write()
             .expect("line lock")
             .apply(entries, draw, now);
         self.answer_durable();
-        self.shared.changed(entries);
+        self.shared
+            .changed(entries.iter().map(|e| e.user).chain(placed));
         self.moved(ctx);
     }
 
@@ -330,7 +332,7 @@ impl Actor for LineActor {
 }
 
 /// The draw, with a fresh random seed, if it is due at `now`.
-fn draw_if_due(line: &Line, now: Timestamp) -> Option<(Vec<Entry>, Draw)> {
+fn draw_if_due(line: &Line, now: Timestamp) -> Option<Draw> {
     if !line.draw_due(now) {
         return None;
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::actors::listeners::{Listener, Listeners};
-use crate::domain::line::{Entry, Line};
+use crate::domain::line::Line;
 use crate::domain::UserId;
 
 /// The line's movement is signalled to its watchers at most this often: a
@@ -71,10 +71,9 @@ impl Shared {
         self.moved.send_modify(|n| *n += 1);
     }
 
-    /// Tells the watchers of each of `entries`' accounts that their entry
-    /// changed.
-    pub fn changed(&self, entries: &[Entry]) {
-        self.own.signal(entries.iter().map(|e| e.user));
+    /// Tells the watchers of each of `users` that their entry changed.
+    pub fn changed(&self, users: impl IntoIterator<Item = UserId>) {
+        self.own.signal(users);
     }
 
     /// Signals for a watcher of `user`'s entry, marked seen.

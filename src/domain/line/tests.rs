@@ -32,9 +32,12 @@ fn early_entries_are_drawn_ahead_of_later_ones_which_come_in_order() {
         "one entry per account"
     );
     assert!(line.draw_due(Timestamp(1000)));
-    let (placed, draw) = line.draw(42, Timestamp(1000));
-    line.apply(&placed, Some(&draw), Timestamp(1000));
-    let mut places: Vec<u64> = placed.iter().map(|e| e.place.unwrap()).collect();
+    let draw = line.draw(42, Timestamp(1000));
+    let placed = line.apply(&[], Some(&draw), Timestamp(1000));
+    let mut places: Vec<u64> = placed
+        .iter()
+        .map(|u| line.entry(*u).unwrap().place.unwrap())
+        .collect();
     places.sort_unstable();
     assert_eq!(places, vec![1, 2, 3, 4, 5]);
     assert_eq!(join(&mut line, 9, 2000).place, Some(6));
@@ -46,8 +49,8 @@ fn early_entries_are_drawn_ahead_of_later_ones_which_come_in_order() {
 #[test]
 fn admission_keeps_to_active_buyers_and_seats() {
     let mut line = Line::new(E, Timestamp(0));
-    let (placed, draw) = line.draw(1, Timestamp(0));
-    line.apply(&placed, Some(&draw), Timestamp(0));
+    let draw = line.draw(1, Timestamp(0));
+    line.apply(&[], Some(&draw), Timestamp(0));
     for u in 1..=4 {
         join(&mut line, u, u as i64);
     }
@@ -89,8 +92,8 @@ fn admission_keeps_to_active_buyers_and_seats() {
 #[test]
 fn a_held_out_line_waits_and_a_sold_out_one_says_so() {
     let mut line = Line::new(E, Timestamp(0));
-    let (placed, draw) = line.draw(1, Timestamp(0));
-    line.apply(&placed, Some(&draw), Timestamp(0));
+    let draw = line.draw(1, Timestamp(0));
+    line.apply(&[], Some(&draw), Timestamp(0));
     join(&mut line, 1, 1);
     join(&mut line, 2, 2);
     let held = Seats {
@@ -112,8 +115,8 @@ fn a_held_out_line_waits_and_a_sold_out_one_says_so() {
 #[test]
 fn the_eta_counts_admissions_over_the_time_the_sale_has_been_open() {
     let mut line = Line::new(E, Timestamp(0));
-    let (placed, draw) = line.draw(1, Timestamp(0));
-    line.apply(&placed, Some(&draw), Timestamp(0));
+    let draw = line.draw(1, Timestamp(0));
+    line.apply(&[], Some(&draw), Timestamp(0));
     for u in 1..=1_100 {
         join(&mut line, u, 1);
     }
@@ -140,4 +143,81 @@ fn the_eta_counts_admissions_over_the_time_the_sale_has_been_open() {
     );
     // A minute on, the same admissions count over the minute.
     assert_eq!(line.eta_secs(&last, Timestamp(59_000)), Some(6));
+}
+
+/// Early joins at `(user, joined_at)`, in this arrival order, applied to
+/// a line on sale at 1,000; returns the entries as stored (unplaced).
+fn early_line(joins: &[(u64, i64)]) -> (Line, Vec<Entry>) {
+    let mut line = Line::new(E, Timestamp(1000));
+    let stored = joins
+        .iter()
+        .map(|&(u, at)| join(&mut line, u, at))
+        .collect();
+    (line, stored)
+}
+
+#[test]
+fn the_draws_places_follow_from_its_seed_and_the_stored_entries() {
+    // Ties in the join instant, arriving against account order: the draw
+    // must not depend on the arrival order, which is not stored.
+    let joins = [(7, 5), (3, 5), (9, 5), (1, 8), (4, 2), (8, 8), (2, 9)];
+    for seed in [1, 42, u64::MAX] {
+        let (mut live, stored) = early_line(&joins);
+        let draw = live.draw(seed, Timestamp(1000));
+        assert_eq!(draw.placed, 7);
+        live.apply(&[], Some(&draw), Timestamp(1000));
+        // The first in line admitted and stored with its place; the
+        // others stay as they were stored, unplaced.
+        let first = live.admissions(Timestamp(1000), 1, PASS, FREE);
+        live.apply(&first, None, Timestamp(1000));
+        let mut as_stored = stored.clone();
+        as_stored.retain(|e| e.user != first[0].user);
+        as_stored.extend(first.clone());
+        let restored = Line::restore(E, Timestamp(1000), as_stored, Some(&draw));
+        let places = |line: &Line| {
+            let mut p: Vec<(u64, u64)> = line
+                .entries()
+                .map(|e| (e.place.unwrap(), e.user.0))
+                .collect();
+            p.sort_unstable();
+            p
+        };
+        assert_eq!(places(&restored), places(&live), "seed {seed}");
+        assert_eq!(
+            places(&live).iter().map(|p| p.0).collect::<Vec<_>>(),
+            (1..=7).collect::<Vec<_>>()
+        );
+        // And anyone can check it: the seed's shuffle of the early
+        // entries sorted by join instant, then account.
+        let mut audit: Vec<(Timestamp, UserId)> =
+            stored.iter().map(|e| (e.joined_at, e.user)).collect();
+        audit.sort_unstable();
+        let mut audit: Vec<UserId> = audit.into_iter().map(|(_, u)| u).collect();
+        crate::domain::shuffle::shuffle(&mut audit, seed);
+        let audited: Vec<u64> = audit.iter().map(|u| u.0).collect();
+        let drawn: Vec<u64> = places(&live).iter().map(|p| p.1).collect();
+        assert_eq!(drawn, audited, "seed {seed}");
+    }
+}
+
+#[test]
+fn an_early_join_stored_with_the_draw_is_placed_by_it() {
+    let (mut deciding, mut stored) = early_line(&[(1, 10), (2, 20)]);
+    let mut shared = Line::restore(E, Timestamp(1000), stored.clone(), None);
+    // A third joins just before the on-sale; the draw is decided before
+    // its batch is stored, so both go in the same batch.
+    stored.push(join(&mut deciding, 3, 999));
+    let draw = deciding.draw(5, Timestamp(1000));
+    assert_eq!(draw.placed, 3);
+    deciding.apply(&[], Some(&draw), Timestamp(1000));
+    let placed = shared.apply(&stored[2..], Some(&draw), Timestamp(1000));
+    assert_eq!(placed.len(), 3);
+    for u in 1..=3 {
+        assert_eq!(
+            shared.entry(UserId(u)).unwrap().place,
+            deciding.entry(UserId(u)).unwrap().place
+        );
+    }
+    // After it, a late join is placed behind all three.
+    assert_eq!(join(&mut shared, 4, 1001).place, Some(4));
 }
