@@ -347,6 +347,19 @@ fn restore_lines(
     for (event, on_sale) in queued {
         let draw = draws.iter().find(|d| d.event == event);
         let entries = by_event.remove(&event).unwrap_or_default();
+        if let Some(draw) = draw {
+            // Its places are redone from the stored early entries: they
+            // must be the ones it drew.
+            let early = entries.iter().filter(|e| e.joined_at < on_sale).count();
+            if early as u64 != draw.placed {
+                tracing::warn!(
+                    %event,
+                    drawn = draw.placed,
+                    stored = early,
+                    "the draw placed another number of early entries than are stored"
+                );
+            }
+        }
         lines.start(router.arbiter(), event, on_sale, entries, draw);
     }
 }

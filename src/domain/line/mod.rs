@@ -312,14 +312,6 @@ impl Line {
     /// stored since with their place keep it. Returns who was placed.
     fn place_drawn(&mut self, draw: &Draw) -> Vec<UserId> {
         let order = self.drawn_order(draw.seed);
-        if order.len() as u64 != draw.placed {
-            tracing::warn!(
-                event = %self.event,
-                drawn = draw.placed,
-                found = order.len(),
-                "the draw placed another number of early entries than are stored"
-            );
-        }
         let mut placed = Vec::new();
         for (i, user) in order.into_iter().enumerate() {
             let place = i as u64 + 1;
