@@ -350,7 +350,7 @@ fn restore_lines(
         if let Some(draw) = draw {
             // Its places are redone from the stored early entries: they
             // must be the ones it drew.
-            let early = entries.iter().filter(|e| e.joined_at < on_sale).count();
+            let early = entries.iter().filter(|e| e.is_early(on_sale)).count();
             if early as u64 != draw.placed {
                 tracing::warn!(
                     %event,

@@ -68,6 +68,14 @@ pub struct Entry {
     pub order: Option<OrderId>,
 }
 
+impl Entry {
+    /// Whether it joined before `on_sale_at`: the draw places it (a later
+    /// join is placed when it joins).
+    pub fn is_early(&self, on_sale_at: Timestamp) -> bool {
+        self.joined_at < on_sale_at
+    }
+}
+
 /// The draw of one event's early entries, stored instead of their places
 /// and kept so it can be audited: the shuffle with this seed of the early
 /// entries sorted by join instant and then account id gives their places
@@ -101,8 +109,9 @@ pub struct Line {
     entries: HashMap<UserId, Entry>,
     /// Placed entries by place.
     by_place: BTreeMap<u64, UserId>,
-    /// Early entries in join order, until the draw.
-    early: Vec<UserId>,
+    /// Early entries waiting for the draw (the draw's count; a join after
+    /// the on-sale but before the draw is stored is placed behind them).
+    unplaced: u64,
     drawn: bool,
     /// The highest place admitted (or turned away as sold out).
     moved_to: u64,
@@ -127,7 +136,7 @@ impl Line {
             on_sale_at,
             entries: HashMap::new(),
             by_place: BTreeMap::new(),
-            early: Vec::new(),
+            unplaced: 0,
             drawn: false,
             moved_to: 0,
             shopping: HashSet::new(),
@@ -172,7 +181,7 @@ impl Line {
                     self.moved_to = self.moved_to.max(place);
                 }
             }
-            None => self.early.push(e.user),
+            None => self.unplaced += 1,
         }
         if e.status == EntryStatus::Admitted {
             self.shopping.insert(e.user);
@@ -247,11 +256,7 @@ impl Line {
         if let Some(e) = self.entries.get(&user) {
             return (e.clone(), false);
         }
-        let unplaced = if self.drawn {
-            0
-        } else {
-            self.early.len() as u64
-        };
+        let unplaced = if self.drawn { 0 } else { self.unplaced };
         let place = (now >= self.on_sale_at).then(|| self.next_place() + unplaced);
         let entry = Entry {
             event: self.event,
@@ -286,7 +291,7 @@ impl Line {
             event: self.event,
             seed,
             at: now,
-            placed: self.early.len() as u64,
+            placed: self.unplaced,
         }
     }
 
@@ -298,7 +303,7 @@ impl Line {
         let mut order: Vec<(Timestamp, UserId)> = self
             .entries
             .values()
-            .filter(|e| e.joined_at < self.on_sale_at)
+            .filter(|e| e.is_early(self.on_sale_at))
             .map(|e| (e.joined_at, e.user))
             .collect();
         order.sort_unstable();
@@ -324,7 +329,7 @@ impl Line {
                 placed.push(user);
             }
         }
-        self.early.clear();
+        self.unplaced = 0;
         placed
     }
 
@@ -426,7 +431,7 @@ impl Line {
                         self.moved_to = self.moved_to.max(place);
                     }
                 }
-                None if old.is_none() => self.early.push(e.user),
+                None if old.is_none() => self.unplaced += 1,
                 None => {}
             }
         }
