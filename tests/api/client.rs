@@ -28,10 +28,9 @@ pub fn plain_client() -> Client {
 }
 
 /// A client without a cookie store that waits a minute: for requests that
-/// wait on a bcrypt hash at a cost above the tests' 4. Hashes run at idle
-/// priority, so on a machine saturated by other tests one can take far
-/// longer than [`REQUEST_TIMEOUT`] (a CI run failed so), though the server
-/// is not hung.
+/// wait on a bcrypt hash at a cost above the tests' 4. Hashes run at the
+/// lowest priority, so on a machine saturated by other tests one can take
+/// far longer than [`REQUEST_TIMEOUT`], though the server is not hung.
 pub fn patient_client() -> Client {
     Client::builder()
         .timeout(Duration::from_secs(60))

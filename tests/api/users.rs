@@ -605,7 +605,7 @@ async fn an_unknown_email_costs_the_same_time_as_a_wrong_password() {
     }
     // The fastest of each: other work on the machine only adds time, so
     // the minimum is the cost of the request itself (a median moves with
-    // whatever else runs, and hashes run at idle priority).
+    // whatever else runs, and hashes run at the lowest priority).
     let (w, n) = (min(&wrong), min(&unknown));
     assert!(
         n * 2 >= w && w * 2 >= n,
