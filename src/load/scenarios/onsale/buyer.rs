@@ -66,6 +66,10 @@ struct OrderBody {
 pub struct Shared {
     /// The connections the joins take.
     pub joins: Pool,
+    /// The late buyers' turns to join: none before the on-sale, then
+    /// as many as the join connections, each handed on as a join ends, in
+    /// the order the buyers queued.
+    pub late_gate: tokio::sync::Semaphore,
     /// The connections of everything else (polls, orders, payments): a
     /// real crowd's polls and orders do not wait behind other people's
     /// joins in one client's queue.
@@ -170,14 +174,19 @@ impl Shared {
 /// unboxed).
 pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     let mut rng = Rng::new(i as u64 * 31 + 5);
-    if !early {
-        sleep_until(sh.on_sale.into()).await;
-    }
+    // A late buyer waits its turn at the on-sale's gate, not on a timer
+    // of its own: sixty thousand timers firing at one instant kept the
+    // generator's two threads from reading any answer for 220 ms.
+    let turn = match early {
+        true => None,
+        false => Some(sh.late_gate.acquire().await.expect("the gate never closes")),
+    };
     let token = sh.tokens[i].as_str();
     let path = format!("/api/events/{}/queue", sh.event);
     let join_sent = Instant::now();
     let out = Box::pin(sh.joins.post(&path, Some(token), String::new())).await;
     let join_done = Instant::now();
+    drop(turn);
     let entry = serde_json::from_slice::<Entry>(&out.body).ok();
     let wave = &sh.stats.waves[usize::from(!early)];
     record(wave, &out, out.status == 200 && entry.is_some());

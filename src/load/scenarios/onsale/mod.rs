@@ -85,8 +85,10 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         tokio::spawn(run)
     });
 
+    let turns = args.concurrency.max(1);
     let shared = Arc::new(Shared {
         joins: Pool::new(target.addr, args.bind, args.concurrency),
+        late_gate: tokio::sync::Semaphore::new(0),
         pool: Pool::new(target.addr, args.bind, args.concurrency),
         addr: target.addr,
         bind: args.bind,
@@ -107,6 +109,11 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         near: NEAR_PER_ACTIVE * args.active_buyers.max(1),
         near_sockets: tokio::sync::Semaphore::new(2 * NEAR_PER_ACTIVE * args.active_buyers.max(1)),
         stats: Stats::default(),
+    });
+    let gate = shared.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(gate.on_sale.into()).await;
+        gate.late_gate.add_permits(turns);
     });
     let tasks: Vec<_> = (0..own)
         .map(|i| tokio::spawn(buyer::buyer(shared.clone(), i, i.is_multiple_of(3))))
