@@ -251,17 +251,26 @@ impl Line {
     /// `user` joins at `now`: a new entry, or the one it already has. Before
     /// the on-sale it waits unplaced for the draw; after it, it takes the
     /// next place (after every early entry: a draw due but not yet stored
-    /// must go in the same batch, see [`Line::draw`]).
+    /// must go in the same batch, see [`Line::draw`]). Once the draw is
+    /// done a join is dated at the on-sale at the earliest.
     pub fn join(&self, user: UserId, now: Timestamp) -> (Entry, bool) {
         if let Some(e) = self.entries.get(&user) {
             return (e.clone(), false);
         }
         let unplaced = if self.drawn { 0 } else { self.unplaced };
-        let place = (now >= self.on_sale_at).then(|| self.next_place() + unplaced);
+        // After the draw nobody is early, whatever the clock says (set
+        // back below the on-sale, it would leave the entry unplaced for
+        // good, and a restart would redo the draw with it among the early).
+        let joined_at = if self.drawn {
+            now.max(self.on_sale_at)
+        } else {
+            now
+        };
+        let place = (joined_at >= self.on_sale_at).then(|| self.next_place() + unplaced);
         let entry = Entry {
             event: self.event,
             user,
-            joined_at: now,
+            joined_at,
             place,
             status: EntryStatus::Waiting,
             admitted_at: None,

@@ -221,3 +221,27 @@ fn an_early_join_stored_with_the_draw_is_placed_by_it() {
     // After it, a late join is placed behind all three.
     assert_eq!(join(&mut shared, 4, 1001).place, Some(4));
 }
+
+#[test]
+fn a_join_after_the_draw_is_placed_behind_it_even_with_the_clock_set_back() {
+    let (mut live, mut stored) = early_line(&[(1, 10), (2, 20), (3, 30)]);
+    let draw = live.draw(9, Timestamp(1000));
+    live.apply(&[], Some(&draw), Timestamp(1000));
+    // The system clock steps back below the on-sale after the draw: the
+    // joiner is not early (the draw is done), it is next in line, and it
+    // joined, as far as the line is concerned, at the on-sale.
+    let late = join(&mut live, 4, 500);
+    assert_eq!(late.place, Some(4));
+    assert_eq!(late.joined_at, Timestamp(1000));
+    assert!(!late.is_early(Timestamp(1000)));
+    stored.push(late);
+    // A restart redoes the draw from the stored entries: the same places.
+    let restored = Line::restore(E, Timestamp(1000), stored, Some(&draw));
+    for u in 1..=4 {
+        assert_eq!(
+            restored.entry(UserId(u)).unwrap().place,
+            live.entry(UserId(u)).unwrap().place,
+            "account {u}"
+        );
+    }
+}
