@@ -26,7 +26,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::{CommandError, Core};
-use crate::domain::line::{Draw, Entry, EntryStatus, Line, Seats};
+use crate::domain::line::{Drawn, Entry, EntryStatus, Line, Seats};
 use crate::domain::{EventId, OrderId, Timestamp, UserId};
 use crate::storage::Write;
 
@@ -59,7 +59,7 @@ pub struct LineActor {
     pass: Duration,
     line: Line,
     queued: Vec<Entry>,
-    queued_draw: Option<Draw>,
+    queued_draw: Option<Drawn>,
     waiters: Vec<Waiter>,
     storing: bool,
     /// Set while the event's deletion runs: nothing is decided.
@@ -77,14 +77,14 @@ pub struct LineActor {
 impl LineActor {
     /// Decides `entries` (and `draw`): applied to the deciding line at
     /// once, stored with the next batch.
-    fn decide(&mut self, entries: Vec<Entry>, draw: Option<Draw>, ctx: &mut Context<Self>) {
+    fn decide(&mut self, entries: Vec<Entry>, draw: Option<Drawn>, ctx: &mut Context<Self>) {
         self.note(entries, draw);
         self.flush(ctx);
     }
 
     /// Applies `entries` (and `draw`) to the deciding line and queues them
     /// for the next batch, without starting it.
-    fn note(&mut self, entries: Vec<Entry>, draw: Option<Draw>) {
+    fn note(&mut self, entries: Vec<Entry>, draw: Option<Drawn>) {
         if entries.is_empty() && draw.is_none() {
             return;
         }
@@ -105,7 +105,7 @@ impl LineActor {
         let entries = std::mem::take(&mut self.queued);
         let draw = self.queued_draw.take();
         let mut writes: Vec<Write> = entries.iter().cloned().map(Write::Entry).collect();
-        writes.extend(draw.clone().map(Write::Draw));
+        writes.extend(draw.as_ref().map(|d| Write::Draw(d.record.clone())));
         metrics::histogram!("queue_batch_writes").record(writes.len() as f64);
         let durable = self.core.storage.commit(writes);
         self.storing = true;
@@ -117,7 +117,7 @@ impl LineActor {
                 Ok(()) => {
                     let durable_ms = started.elapsed().as_secs_f64() * 1e3;
                     act.stored(&entries, draw.as_ref(), ctx);
-                    if let Some(draw) = &draw {
+                    if let Some(draw) = draw.as_ref().map(|d| &d.record) {
                         tracing::info!(
                             event = %draw.event,
                             seed = draw.seed,
@@ -210,7 +210,7 @@ impl LineActor {
     /// A batch is durable: readers see it, its joiners get their entries,
     /// the watchers of its entries hear at once, the others within
     /// [`MOVED_EVERY`].
-    fn stored(&mut self, entries: &[Entry], draw: Option<&Draw>, ctx: &mut Context<Self>) {
+    fn stored(&mut self, entries: &[Entry], draw: Option<&Drawn>, ctx: &mut Context<Self>) {
         let now = self.core.clock.now();
         let admitted = entries
             .iter()
@@ -332,7 +332,7 @@ impl Actor for LineActor {
 }
 
 /// The draw, with a fresh random seed, if it is due at `now`.
-fn draw_if_due(line: &Line, now: Timestamp) -> Option<Draw> {
+fn draw_if_due(line: &Line, now: Timestamp) -> Option<Drawn> {
     if !line.draw_due(now) {
         return None;
     }

@@ -92,6 +92,18 @@ pub struct Draw {
     pub placed: u64,
 }
 
+/// A draw as decided: its record and the order it drew, computed once
+/// from the deciding line's early entries and used as is for the readers'
+/// line, which holds the same early entries by the time the draw's batch
+/// is stored (nobody joins early once the draw is decided).
+#[derive(Debug, Clone)]
+pub struct Drawn {
+    /// What is stored.
+    pub record: Draw,
+    /// The early entries in the order drawn: place 1 first.
+    pub order: Vec<UserId>,
+}
+
 /// What admission looks at besides the line: the event's seats now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seats {
@@ -159,7 +171,7 @@ impl Line {
             line.entries.insert(e.user, e);
         }
         if let Some(draw) = draw {
-            line.place_drawn(draw);
+            line.place_drawn(&line.drawn_order(draw.seed));
         }
         // The admissions of the last minute, for the ETA, from when each
         // admitted entry was admitted.
@@ -289,18 +301,22 @@ impl Line {
         !self.drawn && now >= self.on_sale_at
     }
 
-    /// The draw with `seed` at `now`: the record that, applied, gives every
-    /// early entry a place in a uniformly random order (see
-    /// [`Line::drawn_order`]). The places are not stored entry by entry:
-    /// they follow from the seed and the stored entries, so the draw's
-    /// durable write is this record alone (33,334 entries were 34 ms of
-    /// writing, with every join of the on-sale waiting behind it).
-    pub fn draw(&self, seed: u64, now: Timestamp) -> Draw {
-        Draw {
-            event: self.event,
-            seed,
-            at: now,
-            placed: self.unplaced,
+    /// The draw with `seed` at `now`: the record and the order that,
+    /// applied, give every early entry a place in a uniformly random order
+    /// (see [`Line::drawn_order`]). The places are not stored entry by
+    /// entry: they follow from the seed and the stored entries, so the
+    /// draw's durable write is the record alone (33,334 entries were 34 ms
+    /// of writing, with every join of the on-sale waiting behind it).
+    pub fn draw(&self, seed: u64, now: Timestamp) -> Drawn {
+        let order = self.drawn_order(seed);
+        Drawn {
+            record: Draw {
+                event: self.event,
+                seed,
+                at: now,
+                placed: order.len() as u64,
+            },
+            order,
         }
     }
 
@@ -321,13 +337,12 @@ impl Line {
         order
     }
 
-    /// Gives every early entry that has none its place from `draw`:
-    /// place `i + 1` to the `i`-th of [`Line::drawn_order`]. Entries
-    /// stored since with their place keep it. Returns who was placed.
-    fn place_drawn(&mut self, draw: &Draw) -> Vec<UserId> {
-        let order = self.drawn_order(draw.seed);
+    /// Gives every early entry that has none its place from the drawn
+    /// `order`: place `i + 1` to the `i`-th. Entries stored since with
+    /// their place keep it. Returns who was placed.
+    fn place_drawn(&mut self, order: &[UserId]) -> Vec<UserId> {
         let mut placed = Vec::new();
-        for (i, user) in order.into_iter().enumerate() {
+        for (i, &user) in order.iter().enumerate() {
             let place = i as u64 + 1;
             let Some(e) = self.entries.get_mut(&user) else {
                 continue;
@@ -413,7 +428,12 @@ impl Line {
     /// Takes `entries` (durable now) into the line, then `draw`, which
     /// places every early entry without a place. `now` dates admissions
     /// for the ETA. Returns the accounts the draw placed.
-    pub fn apply(&mut self, entries: &[Entry], draw: Option<&Draw>, now: Timestamp) -> Vec<UserId> {
+    pub fn apply(
+        &mut self,
+        entries: &[Entry],
+        draw: Option<&Drawn>,
+        now: Timestamp,
+    ) -> Vec<UserId> {
         for e in entries {
             let old = self.entries.insert(e.user, e.clone());
             let was_shopping = old
@@ -453,7 +473,7 @@ impl Line {
         match draw {
             Some(draw) => {
                 self.drawn = true;
-                self.place_drawn(draw)
+                self.place_drawn(&draw.order)
             }
             None => Vec::new(),
         }

@@ -164,7 +164,7 @@ fn the_draws_places_follow_from_its_seed_and_the_stored_entries() {
     for seed in [1, 42, u64::MAX] {
         let (mut live, stored) = early_line(&joins);
         let draw = live.draw(seed, Timestamp(1000));
-        assert_eq!(draw.placed, 7);
+        assert_eq!(draw.record.placed, 7);
         live.apply(&[], Some(&draw), Timestamp(1000));
         // The first in line admitted and stored with its place; the
         // others stay as they were stored, unplaced.
@@ -173,7 +173,7 @@ fn the_draws_places_follow_from_its_seed_and_the_stored_entries() {
         let mut as_stored = stored.clone();
         as_stored.retain(|e| e.user != first[0].user);
         as_stored.extend(first.clone());
-        let restored = Line::restore(E, Timestamp(1000), as_stored, Some(&draw));
+        let restored = Line::restore(E, Timestamp(1000), as_stored, Some(&draw.record));
         let places = |line: &Line| {
             let mut p: Vec<(u64, u64)> = line
                 .entries()
@@ -208,7 +208,7 @@ fn an_early_join_stored_with_the_draw_is_placed_by_it() {
     // its batch is stored, so both go in the same batch.
     stored.push(join(&mut deciding, 3, 999));
     let draw = deciding.draw(5, Timestamp(1000));
-    assert_eq!(draw.placed, 3);
+    assert_eq!(draw.record.placed, 3);
     deciding.apply(&[], Some(&draw), Timestamp(1000));
     let placed = shared.apply(&stored[2..], Some(&draw), Timestamp(1000));
     assert_eq!(placed.len(), 3);
@@ -236,7 +236,7 @@ fn a_join_after_the_draw_is_placed_behind_it_even_with_the_clock_set_back() {
     assert!(!late.is_early(Timestamp(1000)));
     stored.push(late);
     // A restart redoes the draw from the stored entries: the same places.
-    let restored = Line::restore(E, Timestamp(1000), stored, Some(&draw));
+    let restored = Line::restore(E, Timestamp(1000), stored, Some(&draw.record));
     for u in 1..=4 {
         assert_eq!(
             restored.entry(UserId(u)).unwrap().place,

@@ -28,10 +28,10 @@
 //!   value of each key, then applied in slices as a fold is): each frame is
 //!   a batch of whole-value puts and removes, and the backend holds the
 //!   state at the end of some segment no older than the oldest one left,
-//!   so replay reproduces the latest state. Folded segments are deleted oldest first,
-//!   each deletion made durable before the next, so a newer segment never
-//!   survives an older one it overrode. A torn last frame (a crash
-//!   mid-write) fails its checksum and is dropped: it was never
+//!   so replay reproduces the latest state. Folded segments are deleted
+//!   oldest first, each deletion made durable before the next, so a newer
+//!   segment never survives an older one it overrode. A torn last frame (a
+//!   crash mid-write) fails its checksum and is dropped: it was never
 //!   acknowledged.
 //!
 //! Here: the [`WalBackend`] and its overlay; `frame` encodes and checks one
