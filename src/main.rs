@@ -4,6 +4,7 @@
 //! (`ticketing::load`), shipped in the same binary so a benchmark needs
 //! nothing but the server's own build.
 
+use std::io::IsTerminal;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,8 +69,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sled=warn".into());
+    // Colours only for a person at a terminal: a log file or journal gets
+    // plain text (and every request's span is formatted without them).
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Human => logs.init(),

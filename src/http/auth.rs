@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 
+use sha2::{Digest, Sha256};
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use warp::http::uri::Authority;
@@ -41,8 +43,8 @@ struct Claims {
 pub struct Caller {
     /// Their account.
     pub user_id: UserId,
-    /// Their email.
-    pub email: String,
+    /// Their email (shared: a cached caller is handed out on every request).
+    pub email: Arc<str>,
     /// This session, for signout.
     pub session: SessionId,
     /// When the token expires.
@@ -61,15 +63,51 @@ pub struct Tokens {
     /// What `iat`/`exp` are stamped with and `exp` is checked against
     /// (jsonwebtoken would check it against the OS clock).
     clock: Clock,
-    /// Tokens whose signature and claims were already checked, so a busy
-    /// client does not pay an HMAC and a JSON parse on every request. Keyed
-    /// by the whole token (signature included); expiry and revocation are
-    /// still checked on every use.
-    verified: RwLock<HashMap<Box<str>, Caller>>,
+    /// Tokens whose signature and claims were already checked, so a
+    /// client does not pay a JWT decode (two base64 decodes, two JSON
+    /// parses and an HMAC: most of a poll's own time) on every request.
+    /// Expiry and revocation are still checked on every use.
+    verified: RwLock<Verified>,
 }
 
-/// Verified tokens kept before the cache is emptied and refilled.
-const VERIFIED_CAPACITY: usize = 16_384;
+/// Verified tokens, in two generations: new ones go into `current`; when
+/// it is full it becomes `previous` (the one before is dropped), and a
+/// token found in `previous` moves back into `current`. So a crowd as
+/// large as [`VERIFIED_GENERATION`] polling in turn keeps hitting (a cache
+/// emptied when full missed on nearly every poll of an on-sale's 100,000
+/// buyers), and at most two generations are ever held.
+///
+/// Keyed by the SHA-256 of the whole token, signature included: 32 bytes
+/// an entry instead of the ~230 of the token, and a different token cannot
+/// find another's entry.
+#[derive(Default)]
+struct Verified {
+    current: HashMap<[u8; 32], Caller>,
+    previous: HashMap<[u8; 32], Caller>,
+}
+
+/// Verified tokens per generation of [`Verified`] (an entry is ~130 bytes
+/// with its email: two full generations hold ~17 MB).
+const VERIFIED_GENERATION: usize = 65_536;
+
+impl Verified {
+    /// The caller of the token digested to `key`, if verified, and whether
+    /// it was found in the current generation.
+    fn find(&self, key: &[u8; 32]) -> (Option<Caller>, bool) {
+        match self.current.get(key) {
+            Some(caller) => (Some(caller.clone()), true),
+            None => (self.previous.get(key).cloned(), false),
+        }
+    }
+
+    /// Keeps `caller` as verified under `key`, in the current generation.
+    fn insert(&mut self, key: [u8; 32], caller: Caller) {
+        if self.current.len() >= VERIFIED_GENERATION {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, caller);
+    }
+}
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "session";
@@ -143,25 +181,20 @@ impl Tokens {
     pub fn caller_of(&self, headers: &HeaderMap) -> Option<Caller> {
         let token = bearer(headers).or_else(|| session_cookie(headers))?;
         let now = self.clock.now();
-        let cached = self
-            .verified
-            .read()
-            .expect("token cache")
-            .get(token)
-            .cloned();
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let (cached, in_current) = self.verified.read().expect("token cache").find(&key);
         let caller = match cached {
-            Some(caller) if expired(&caller, now) => return None,
             Some(caller) => caller,
-            None => {
-                let caller = self.verify(token).filter(|c| !expired(c, now))?;
-                let mut verified = self.verified.write().expect("token cache");
-                if verified.len() >= VERIFIED_CAPACITY {
-                    verified.clear();
-                }
-                verified.insert(token.into(), caller.clone());
-                caller
-            }
+            None => self.verify(token)?,
         };
+        if expired(&caller, now) {
+            return None;
+        }
+        if !in_current {
+            // New, or found in the previous generation: kept in this one.
+            let mut verified = self.verified.write().expect("token cache");
+            verified.insert(key, caller.clone());
+        }
         (!self.sessions.is_revoked(caller.session)).then_some(caller)
     }
 
@@ -171,7 +204,7 @@ impl Tokens {
         let c = data.claims;
         Some(Caller {
             user_id: c.sub.parse().ok()?,
-            email: c.email,
+            email: c.email.into(),
             session: c.sid.parse().ok()?,
             expires: Timestamp(c.exp.saturating_mul(1000)),
         })
@@ -382,5 +415,36 @@ mod tests {
         ] {
             assert_eq!(o(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_verified_token_outlives_one_full_generation_and_is_kept_in_the_next() {
+        let caller = |n: u64| Caller {
+            user_id: UserId(n),
+            email: "a@b.c".into(),
+            session: SessionId(n),
+            expires: Timestamp(0),
+        };
+        let key = |n: u64| -> [u8; 32] { Sha256::digest(n.to_le_bytes()).into() };
+        let mut v = Verified::default();
+        v.insert(key(0), caller(0));
+        for n in 1..=VERIFIED_GENERATION as u64 {
+            v.insert(key(n), caller(n));
+        }
+        // The first generation filled and became the previous one.
+        let (found, in_current) = v.find(&key(0));
+        assert_eq!(found.map(|c| c.user_id), Some(UserId(0)));
+        assert!(!in_current);
+        // Found there, it moves into the current generation, so the next
+        // rollover keeps it.
+        v.insert(key(0), caller(0));
+        let fill = VERIFIED_GENERATION as u64 + 1..2 * VERIFIED_GENERATION as u64 + 1;
+        for n in fill {
+            v.insert(key(n), caller(n));
+        }
+        assert_eq!(v.find(&key(0)).0.map(|c| c.user_id), Some(UserId(0)));
+        // One not seen for two generations is gone: at most two are held.
+        assert!(v.find(&key(1)).0.is_none());
+        assert!(v.current.len() + v.previous.len() <= 2 * VERIFIED_GENERATION);
     }
 }

@@ -121,7 +121,7 @@ pub async fn signout(state: &State, req: ApiRequest) -> Reply {
 pub async fn current_user(state: &State, req: ApiRequest) -> Reply {
     let current_user = state.tokens.caller(&req).map(|c| UserView {
         id: c.user_id.to_string(),
-        email: c.email,
+        email: c.email.to_string(),
     });
     Ok(reply::json(StatusCode::OK, &CurrentUser { current_user }))
 }
