@@ -36,6 +36,17 @@ use crate::load::stats::Recorder;
 const MAX_POLL: Duration = Duration::from_secs(60);
 /// The shortest pause between two polls.
 const MIN_POLL: Duration = Duration::from_millis(100);
+/// When, after the on-sale, an early joiner first asks for the place the
+/// draw gave it. A third of the crowd asks then, beside the late wave's
+/// joins: the server answers that storm in about 1.25 s, so asking within
+/// 50-500 ms only queued the polls in the client and took the joins' share
+/// of the cores while it lasted. Spread over the storm's own length, the
+/// first admitted are found as soon (poll discovery p50 519-528 ms against
+/// 452-633, sell-out 1.054-1.057 against 1.060), and the joins of the late
+/// wave keep their p99 (7.0-7.6 ms against 9.7-9.8; over 2 s: 6 ms, but
+/// sell-out 1.085).
+const FIRST_POLL: std::ops::Range<Duration> =
+    Duration::from_millis(50)..Duration::from_millis(1250);
 /// The longest pause while the line has no ETA yet (nothing admitted in
 /// the last minute): an admission must not wait long to be noticed.
 const MAX_BLIND_POLL: Duration = Duration::from_secs(1);
@@ -296,12 +307,13 @@ async fn poll(
             }
         }
         let pause = match (entry.position, entry.ahead, entry.eta_secs) {
-            // Placed at the on-sale: come back just after it, within 50 to
-            // 500 ms (not jittered below: that would move the on-sale
-            // itself, by up to a quarter of the wait for it).
+            // Placed at the on-sale: come back just after it, within
+            // [`FIRST_POLL`] (not jittered below: that would move the
+            // on-sale itself, by up to a quarter of the wait for it).
             (None, _, _) => {
                 sh.on_sale.saturating_duration_since(done)
-                    + MIN_POLL.mul_f64(0.5 + 4.5 * rng.unit())
+                    + FIRST_POLL.start
+                    + (FIRST_POLL.end - FIRST_POLL.start).mul_f64(rng.unit())
             }
             // Near, with every socket of the budget taken.
             _ if near => jittered(MIN_POLL, rng),
