@@ -38,6 +38,20 @@ pub(super) fn apply_in_slices(
     Ok(())
 }
 
+/// The thread that a fold's result comes from.
+pub(super) type Folding = std::thread::JoinHandle<Result<Option<Segment>, StorageError>>;
+
+/// Zero-fills segment `seq` of `dir` on a thread of its own, returned as a
+/// fold that folded nothing, so the next rotation finds it as the spare
+/// (`None` if no thread could start: the rotation makes its own).
+pub(super) fn prepare_spare(dir: std::path::PathBuf, seq: u64, capacity: u64) -> Option<Folding> {
+    std::thread::Builder::new()
+        .name("storage-spare".into())
+        .spawn(move || Ok(Segment::create(&dir, seq, capacity).ok()))
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot prepare a spare log segment"))
+        .ok()
+}
+
 impl WalBackend {
     /// Collects the fold if it has finished (or, with `wait`, once it has).
     pub(super) fn reap_fold(&self, log: &mut Log, wait: bool) {
