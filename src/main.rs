@@ -4,8 +4,7 @@
 //! (`ticketing::load`), shipped in the same binary so a benchmark needs
 //! nothing but the server's own build.
 
-use std::io::IsTerminal;
-use std::io::Write as _;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

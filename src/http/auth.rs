@@ -15,10 +15,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 
-use sha2::{Digest, Sha256};
-
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use warp::http::uri::Authority;
 use warp::http::{HeaderMap, Method};
 
@@ -86,8 +85,8 @@ struct Verified {
     previous: HashMap<[u8; 32], Caller>,
 }
 
-/// Verified tokens per generation of [`Verified`] (an entry is ~130 bytes
-/// with its email: two full generations hold ~17 MB).
+/// Verified tokens per generation of [`Verified`] (an entry is about 130
+/// bytes with its email: two full generations hold about 17 MB).
 const VERIFIED_GENERATION: usize = 65_536;
 
 impl Verified {
