@@ -41,18 +41,32 @@ pub(super) fn apply_in_slices(
 /// The thread that a fold's result comes from.
 pub(super) type Folding = std::thread::JoinHandle<Result<Option<Segment>, StorageError>>;
 
-/// Zero-fills segment `seq` of `dir` on a thread of its own, returned as a
-/// fold that folded nothing, so the next rotation finds it as the spare
-/// (`None` if no thread could start: the rotation makes its own).
-pub(super) fn prepare_spare(dir: std::path::PathBuf, seq: u64, capacity: u64) -> Option<Folding> {
-    std::thread::Builder::new()
-        .name("storage-spare".into())
-        .spawn(move || Ok(Segment::create(&dir, seq, capacity).ok()))
-        .inspect_err(|e| tracing::warn!(error = %e, "cannot prepare a spare log segment"))
-        .ok()
-}
-
 impl WalBackend {
+    /// Once the active segment is half full with no spare and no fold to
+    /// make one (the first segment after opening, or after a fold that
+    /// could not), zero-fills the next segment on a thread of its own, as
+    /// a fold that folds nothing: the first rotation made its own while
+    /// every commit waited for the 16 MiB fill and its sync (15 ms on a
+    /// quiet disk, more beside a sale). Not at opening: a server that
+    /// never fills half a segment (every test's) writes no spare.
+    pub(super) fn prepare_spare(&self, log: &mut Log) {
+        if log.spare.is_some()
+            || log.folding.is_some()
+            || log.active.len <= self.checkpoint_bytes / 2
+        {
+            return;
+        }
+        let dir = self.dir.clone();
+        let (seq, capacity) = (log.active.seq + 1, capacity(self.checkpoint_bytes));
+        match std::thread::Builder::new()
+            .name("storage-spare".into())
+            .spawn(move || Ok(Segment::create(&dir, seq, capacity).ok()))
+        {
+            Ok(handle) => log.folding = Some(handle),
+            Err(e) => tracing::warn!(error = %e, "cannot prepare a spare log segment"),
+        }
+    }
+
     /// Collects the fold if it has finished (or, with `wait`, once it has).
     pub(super) fn reap_fold(&self, log: &mut Log, wait: bool) {
         let Some(handle) = log.folding.take_if(|h| wait || h.is_finished()) else {

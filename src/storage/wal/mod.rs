@@ -123,8 +123,9 @@ struct Log {
     active: Segment,
     /// The previous segment, until its fold succeeds.
     retired: Option<PathBuf>,
-    /// The running fold, or after opening the first spare's preparation;
-    /// it returns a spare segment for the next rotation.
+    /// The running fold, or a spare's preparation (see
+    /// [`WalBackend::prepare_spare`]); it returns a spare segment for the
+    /// next rotation.
     folding: Option<fold::Folding>,
     /// No fold is tried before this (after a failure).
     retry_at: Option<Instant>,
@@ -192,11 +193,6 @@ impl WalBackend {
         }
         let next = found.last().map_or(1, |(seq, _)| seq + 1);
         let active = Segment::create(dir, next, capacity(checkpoint_bytes))?;
-        // The first rotation's segment, zero-filled on a thread of its own
-        // now: made by the rotation itself, it held every commit for the
-        // 16 MiB fill and its sync (15 ms on a quiet disk, more mid-sale).
-        // Later rotations take the spare their fold leaves.
-        let spare = fold::prepare_spare(dir.to_owned(), next + 1, capacity(checkpoint_bytes));
         Ok(WalBackend {
             inner,
             dir: dir.to_owned(),
@@ -205,7 +201,7 @@ impl WalBackend {
             log: Mutex::new(Log {
                 active,
                 retired: None,
-                folding: spare,
+                folding: None,
                 retry_at: None,
                 spare: None,
             }),
@@ -246,6 +242,7 @@ impl Backend for WalBackend {
     fn flush(&self) -> Result<(), StorageError> {
         let mut log = self.log.lock().expect("wal lock");
         self.reap_fold(&mut log, false);
+        self.prepare_spare(&mut log);
         let due = log.active.len > self.checkpoint_bytes
             && log.folding.is_none()
             && log.retry_at.is_none_or(|at| Instant::now() >= at);
@@ -390,17 +387,12 @@ mod tests {
             wal.apply(vec![put("t/c", "lost")]).unwrap();
             // Dropped without a checkpoint: a crash, as far as sled knows.
         }
-        let last = log_files(dir.path()).unwrap().last().unwrap().0;
         let wal = open(dir.path(), 1 << 20);
         assert_eq!(value(&wal, "t/a").as_deref(), Some("2"));
         assert_eq!(value(&wal, "t/b"), None);
         assert_eq!(value(&wal, "t/c"), None);
         let files = log_files(dir.path()).unwrap();
-        let seqs: Vec<u64> = files.iter().map(|(seq, _)| *seq).collect();
-        assert!(
-            seqs == [last + 1] || seqs == [last + 1, last + 2],
-            "replayed segments are deleted; the new one and maybe its spare are left: {files:?}"
-        );
+        assert_eq!(files.len(), 1, "replayed segments are deleted: {files:?}");
         let fresh = std::fs::read(&files[0].1).unwrap();
         assert!(
             fresh.len() as u64 >= 1 << 20 && fresh.iter().all(|b| *b == 0),
@@ -409,21 +401,36 @@ mod tests {
     }
 
     #[test]
-    fn the_first_rotations_segment_is_zero_filled_in_the_background_at_open() {
+    fn the_first_rotations_segment_is_zero_filled_in_the_background_once_the_log_is_half_full() {
         let dir = tempfile::tempdir().unwrap();
-        let wal = open(dir.path(), 1 << 20);
-        let mut log = wal.log.lock().unwrap();
-        wal.reap_fold(&mut log, true);
-        let spare = log.spare.as_ref().expect("a spare segment after opening");
-        assert_eq!(spare.seq, log.active.seq + 1);
-        let spare = spare.path.clone();
-        let bytes = std::fs::read(&spare).unwrap();
+        let wal = open(dir.path(), 64 * 1024);
+        let write = |i: usize| {
+            wal.apply(vec![put(&format!("k/{i}"), &"v".repeat(1024))])
+                .unwrap();
+            wal.flush().unwrap();
+        };
+        write(0);
+        let spare_of = |wal: &WalBackend| {
+            let mut log = wal.log.lock().unwrap();
+            wal.reap_fold(&mut log, true);
+            let active = log.active.seq;
+            (active, log.spare.as_ref().map(|s| (s.seq, s.path.clone())))
+        };
+        assert_eq!(spare_of(&wal).1, None, "a short-lived log writes no spare");
+        for i in 1..40 {
+            write(i);
+        }
+        let (active, spare) = spare_of(&wal);
+        let (seq, path) = spare.expect("a spare once the log is half full");
+        assert_eq!(seq, active + 1);
+        let bytes = std::fs::read(&path).unwrap();
         assert!(
-            bytes.len() as u64 >= 1 << 20 && bytes.iter().all(|b| *b == 0),
+            bytes.len() as u64 >= 64 * 1024 && bytes.iter().all(|b| *b == 0),
             "the spare is zero-filled to the checkpoint size"
         );
+        let mut log = wal.log.lock().unwrap();
         let next = wal.next_segment(&mut log).unwrap();
-        assert_eq!(next.path, spare, "the first rotation takes it");
+        assert_eq!(next.path, path, "the first rotation takes it");
     }
 
     #[test]
