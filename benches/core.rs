@@ -1,18 +1,23 @@
 //! Micro-benchmarks of the server's hot paths, below HTTP: a ticket actor's
 //! reserve/cancel round trip (with its durable commits), a storage group
 //! commit at several numbers of concurrent writers, the read model's list,
-//! and the JSON encoding of a ticket view. Each is kept short (small samples,
+//! the JSON encoding of a ticket view, and the waiting room's line (a join,
+//! and the draw at the on-sale). Each is kept short (small samples,
 //! two-second measurements) so `cargo bench` finishes in well under a minute
 //! on two cores; the HTTP scenarios live in `ticketing load`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use futures_util::future::join_all;
 use ticketing::actors::{ReadModel, TicketFilter};
 use ticketing::config::Settings;
-use ticketing::domain::{EventDate, OrderId, Price, Ticket, TicketId, TicketStatus, Title, UserId};
+use ticketing::domain::line::Line;
+use ticketing::domain::time::Timestamp;
+use ticketing::domain::{
+    EventDate, EventId, OrderId, Price, Ticket, TicketId, TicketStatus, Title, UserId,
+};
 use ticketing::storage::{SledStore, Store as _, Write};
 use ticketing::App;
 
@@ -139,6 +144,62 @@ fn ticket_json(c: &mut Criterion) {
     group.finish();
 }
 
+/// Early joiners in the on-sale scenario's line: a third of 100,000.
+const EARLY: u64 = 33_334;
+
+/// A line with [`EARLY`] entries waiting for the draw at `on_sale`.
+fn early_line(on_sale: Timestamp) -> Line {
+    let mut line = Line::new(EventId(1), on_sale);
+    for u in 0..EARLY {
+        let at = Timestamp(on_sale.0 - 8_000 + (u as i64 % 8_000));
+        let (entry, _) = line.join(UserId(1_000 + u), at);
+        line.apply(&[entry], None, at);
+    }
+    line
+}
+
+/// The waiting room's line, as its actor changes it: the draw at the
+/// on-sale (decided on the deciding line, then applied to the readers':
+/// every join of that moment waits for both), and a thousand joins after
+/// it, each decided and then applied to the readers' line.
+fn line(c: &mut Criterion) {
+    let on_sale = Timestamp(1_800_000_000_000);
+    let early = early_line(on_sale);
+    let mut group = c.benchmark_group("line");
+    group.bench_function("draw_33334", |b| {
+        b.iter_batched(
+            || (early.clone(), early.clone()),
+            |(mut deciding, mut readers)| {
+                let drawn = deciding.draw(7, on_sale);
+                deciding.apply(&[], Some(&drawn), on_sale);
+                let placed = readers.apply(&[], Some(&drawn), on_sale);
+                (deciding, readers, placed)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let mut drawn = early.clone();
+    let draw = drawn.draw(7, on_sale);
+    drawn.apply(&[], Some(&draw), on_sale);
+    group.throughput(Throughput::Elements(1_000));
+    group.bench_function("join_1000", |b| {
+        b.iter_batched(
+            || (drawn.clone(), drawn.clone()),
+            |(mut deciding, mut readers)| {
+                for u in 0..1_000 {
+                    let (entry, _) = deciding.join(UserId(1_000_000 + u), on_sale);
+                    let entry = [entry];
+                    deciding.apply(&entry, None, on_sale);
+                    readers.apply(&entry, None, on_sale);
+                }
+                (deciding, readers)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 fn short() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -149,6 +210,6 @@ fn short() -> Criterion {
 criterion_group! {
     name = benches;
     config = short();
-    targets = actor_round_trip, group_commit, read_model_list, ticket_json
+    targets = actor_round_trip, group_commit, read_model_list, ticket_json, line
 }
 criterion_main!(benches);

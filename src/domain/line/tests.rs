@@ -245,3 +245,27 @@ fn a_join_after_the_draw_is_placed_behind_it_even_with_the_clock_set_back() {
         );
     }
 }
+
+#[test]
+fn a_join_placed_before_the_draw_landed_is_admitted_after_every_drawn_entry() {
+    let (mut line, _) = early_line(&[(1, 10), (2, 20), (3, 30), (4, 40), (5, 50)]);
+    // Joined at the on-sale and stored before the draw: place 6, held
+    // behind the five places the draw is about to give.
+    assert_eq!(join(&mut line, 6, 1000).place, Some(6));
+    let draw = line.draw(11, Timestamp(1000));
+    let placed = line.apply(&[], Some(&draw), Timestamp(1000));
+    assert_eq!(placed.len(), 5);
+    let admitted = line.admissions(Timestamp(1000), 10, PASS, FREE);
+    let order: Vec<(u64, u64)> = admitted
+        .iter()
+        .map(|e| (e.place.unwrap(), e.user.0))
+        .collect();
+    let drawn: Vec<(u64, u64)> = draw
+        .order
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (i as u64 + 1, u.0))
+        .chain([(6, 6)])
+        .collect();
+    assert_eq!(order, drawn);
+}
