@@ -168,6 +168,21 @@ impl Resp {
         self
     }
 
+    /// The `(field, message)` of every error of a 400, in order (the
+    /// answer checked to be one first).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        self.error(400, None, None);
+        self.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let field = e["field"].as_str().unwrap_or("").to_owned();
+                (field, e["message"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    }
+
     /// The fields named in the error entries.
     pub fn error_fields(&self) -> Vec<String> {
         self.body

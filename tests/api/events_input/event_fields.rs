@@ -110,7 +110,7 @@ async fn every_invalid_field_of_an_event_is_named_by_its_path() {
         .into_iter()
         .map(|(f, m)| (f.to_owned(), m.to_owned()))
         .collect();
-    assert_eq!(problems(&r), expected);
+    assert_eq!(r.problems(), expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +182,7 @@ async fn each_top_level_field_alone() {
     for (body, field, message) in cases {
         let r = app.post("/api/events", auth, body).await;
         assert_eq!(
-            problems(&r),
+            r.problems(),
             vec![(field.to_owned(), message.to_owned())],
             "{field}"
         );
@@ -210,7 +210,7 @@ async fn event_ids_and_list_queries_are_checked_at_the_edge() {
         .error(404, None, None);
     let r = app.get("/api/events?limit=0&after=x", Auth::None).await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         [
             ("limit".to_owned(), "Limit must be 1 to 1000".to_owned()),
             ("after".to_owned(), "After must be an event id".to_owned()),

@@ -15,7 +15,7 @@ async fn too_many_seats_or_rows_in_all_is_refused_on_sections() {
     let body = event_with(|e| e["sections"] = sections_of(1, 101, 1000));
     let r = app.post("/api/events", auth, body).await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         [("sections".to_owned(), "Too many seats".to_owned())]
     );
     // Standing places count too: 100,000 + 1.
@@ -27,14 +27,14 @@ async fn too_many_seats_or_rows_in_all_is_refused_on_sections() {
     });
     let r = app.post("/api/events", auth, body).await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         [("sections".to_owned(), "Too many seats".to_owned())]
     );
     // 11 sections of 1000 rows of one seat: 11,000 rows, 11,000 seats.
     let body = event_with(|e| e["sections"] = sections_of(11, 1000, 1));
     let r = app.post("/api/events", auth, body).await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         [(
             "sections".to_owned(),
             "An event has at most 10,000 rows in all".to_owned()

@@ -49,21 +49,7 @@ fn sections_of(sections: usize, rows: usize, seats: u32) -> Value {
         .collect()
 }
 
-/// The `(field, message)` of every error of a 400, in order.
-fn problems(r: &Resp) -> Vec<(String, String)> {
-    r.error(400, None, None);
-    r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let field = e["field"].as_str().unwrap_or("").to_owned();
-            (field, e["message"].as_str().unwrap().to_owned())
-        })
-        .collect()
-}
-
 /// The fields of a 400, in order.
 fn fields(r: &Resp) -> Vec<String> {
-    problems(r).into_iter().map(|(f, _)| f).collect()
+    r.problems().into_iter().map(|(f, _)| f).collect()
 }

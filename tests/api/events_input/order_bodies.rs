@@ -91,7 +91,7 @@ async fn order_bodies_decided_at_the_edge() {
     for (body, field, message) in cases {
         let r = app.post("/api/orders", auth, body.clone()).await;
         assert_eq!(
-            problems(&r),
+            r.problems(),
             vec![(field.to_owned(), message.to_owned())],
             "{body}"
         );

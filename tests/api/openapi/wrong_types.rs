@@ -3,20 +3,6 @@
 
 use super::*;
 
-/// The `(field, message)` of every error of a 400.
-fn problems(r: &Resp) -> Vec<(String, String)> {
-    r.error(400, None, None);
-    r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let field = e["field"].as_str().unwrap_or("").to_owned();
-            (field, e["message"].as_str().unwrap().to_owned())
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() {
     let app = spawn_app().await;
@@ -37,7 +23,7 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
         )
         .await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         expect(&[
             ("title", "Title is required"),
             ("price", "Price must be a number"),
@@ -47,7 +33,7 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
     for body in [json!({"ticketId": 5}), json!({"ticketId": "  "}), json!({})] {
         let r = app.post("/api/orders", auth, body).await;
         assert_eq!(
-            problems(&r),
+            r.problems(),
             expect(&[("ticketId", "TicketId must be provided")])
         );
     }
@@ -59,7 +45,7 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
         )
         .await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         expect(&[
             ("orderId", "OrderId must be provided"),
             ("token", "Token must be provided"),
@@ -73,7 +59,7 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
         )
         .await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         expect(&[
             ("email", "Email must be valid"),
             ("password", "Password must be between 8 and 72 bytes"),
@@ -90,7 +76,7 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
         )
         .await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         expect(&[
             ("email", "Email must be valid"),
             ("password", "You must supply a password"),
@@ -100,7 +86,7 @@ async fn the_typed_inputs_answer_wrong_json_types_with_the_contracts_messages() 
         .get("/api/tickets?status=sold&limit=0&after=x", Auth::None)
         .await;
     assert_eq!(
-        problems(&r),
+        r.problems(),
         expect(&[
             ("status", "Status must be available or any"),
             ("limit", "Limit must be 1 to 1000"),
