@@ -48,10 +48,14 @@ impl WalBackend {
     /// a fold that folds nothing: the first rotation made its own while
     /// every commit waited for the 16 MiB fill and its sync (15 ms on a
     /// quiet disk, more beside a sale). Not at opening: a server that
-    /// never fills half a segment (every test's) writes no spare.
+    /// never fills half a segment (every test's) writes no spare. Not while
+    /// a failed fold's segment waits for its retry either: the preparation
+    /// takes the fold's place, and a finished one is reaped as a fold that
+    /// succeeded, which would drop the unfolded writes from the overlay.
     pub(super) fn prepare_spare(&self, log: &mut Log) {
         if log.spare.is_some()
             || log.folding.is_some()
+            || log.retired.is_some()
             || log.active.len <= self.checkpoint_bytes / 2
         {
             return;
@@ -95,7 +99,13 @@ impl WalBackend {
         let retired = log.retired.clone();
         let spare_seq = log.active.seq + 1;
         let spare_capacity = capacity(self.checkpoint_bytes);
+        #[cfg(test)]
+        let injected = fault::take();
         let fold = move || {
+            #[cfg(test)]
+            if injected {
+                return Err(StorageError::Unavailable("injected fold fault".into()));
+            }
             let started = Instant::now();
             apply_in_slices(inner.as_ref(), &frozen)?;
             inner.flush()?;
@@ -164,6 +174,28 @@ impl WalBackend {
     }
 }
 
+/// Failing folds on purpose, for tests.
+#[cfg(test)]
+pub(super) mod fault {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Whether the next fold started from this thread fails (per
+        /// thread, so tests running side by side do not fail each other's).
+        static FAIL_NEXT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Makes the next fold started from this thread fail.
+    pub fn fail_next() {
+        FAIL_NEXT.with(|c| c.set(true));
+    }
+
+    /// Whether the fold starting now should fail.
+    pub(super) fn take() -> bool {
+        FAIL_NEXT.with(|c| c.replace(false))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -178,6 +210,10 @@ mod tests {
 
     /// Longer than a fold takes, even on a busy machine.
     const FOLD_WITHIN: Duration = Duration::from_secs(10);
+
+    /// Longer than a failed fold's retry delay and the retry, even on a busy
+    /// machine.
+    const FOLD_RETRY_WITHIN: Duration = Duration::from_secs(15);
 
     /// Whether a fold is running now.
     fn folding(wal: &WalBackend) -> bool {
@@ -254,5 +290,59 @@ mod tests {
             assert_eq!(value(&wal, &format!("k/{k}")), Some(last.to_string()));
         }
         assert_eq!(wal.scan(b"n/").unwrap().len(), 400);
+    }
+
+    #[test]
+    fn after_a_failed_fold_its_writes_stay_readable_and_the_fold_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = {
+            let wal = open(dir.path(), CHECKPOINT_BYTES);
+            let mut i = 0;
+            // Fill the first segment (its spare made once it is half full),
+            // then rotate with a fold that fails.
+            while wal.log.lock().unwrap().active.seq == 1 {
+                let due = wal.log.lock().unwrap().active.len > CHECKPOINT_BYTES;
+                if due {
+                    wait_for_fold(&wal);
+                    super::fault::fail_next();
+                }
+                wal.apply(vec![put(&format!("a/{i:04}"), &"x".repeat(100))])
+                    .unwrap();
+                wal.flush().unwrap();
+                i += 1;
+            }
+            let before = i;
+            wait_for_fold(&wal);
+            // The next segment fills past half, then past full: no spare's
+            // preparation may pass for the failed fold, and what it did not
+            // fold stays readable.
+            while wal.log.lock().unwrap().active.len <= CHECKPOINT_BYTES {
+                wal.apply(vec![put(&format!("b/{i:04}"), "y")]).unwrap();
+                wal.flush().unwrap();
+                wait_for_fold(&wal);
+                wal.flush().unwrap();
+                i += 1;
+                assert_eq!(
+                    wal.scan(b"a/").unwrap().len(),
+                    before,
+                    "the writes of the failed fold's segment, after write {i}"
+                );
+            }
+            // Once the retry is due (a second after the failure), a flush
+            // folds them again and the first segment is deleted.
+            wal.apply(vec![put("c/0", "z")]).unwrap();
+            let deadline = Instant::now() + FOLD_RETRY_WITHIN;
+            while log_files(dir.path()).unwrap()[0].0 == 1 {
+                assert!(Instant::now() < deadline, "the failed fold was not retried");
+                wal.flush().unwrap();
+                wait_for_fold(&wal);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(wal.scan(b"a/").unwrap().len(), before);
+            assert_eq!(value(&wal, "c/0").as_deref(), Some("z"));
+            before
+        };
+        let wal = open(dir.path(), CHECKPOINT_BYTES);
+        assert_eq!(wal.scan(b"a/").unwrap().len(), before);
     }
 }
