@@ -22,6 +22,7 @@ mod seat_burst;
 mod signals;
 mod startup;
 
+/// The data and log directories of one server, removed when dropped.
 fn dirs() -> (tempfile::TempDir, tempfile::TempDir) {
     (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap())
 }
