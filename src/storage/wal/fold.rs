@@ -100,7 +100,7 @@ impl WalBackend {
         let spare_seq = log.active.seq + 1;
         let spare_capacity = capacity(self.checkpoint_bytes);
         #[cfg(test)]
-        let injected = fault::take();
+        let injected = super::fault::fold_fails();
         let fold = move || {
             #[cfg(test)]
             if injected {
@@ -171,28 +171,6 @@ impl WalBackend {
             Some(spare) if spare.seq == want => Ok(spare),
             _ => Segment::create(&self.dir, want, capacity(self.checkpoint_bytes)),
         }
-    }
-}
-
-/// Failing folds on purpose, for tests.
-#[cfg(test)]
-pub(super) mod fault {
-    use std::cell::Cell;
-
-    thread_local! {
-        /// Whether the next fold started from this thread fails (per
-        /// thread, so tests running side by side do not fail each other's).
-        static FAIL_NEXT: Cell<bool> = const { Cell::new(false) };
-    }
-
-    /// Makes the next fold started from this thread fail.
-    pub fn fail_next() {
-        FAIL_NEXT.with(|c| c.set(true));
-    }
-
-    /// Whether the fold starting now should fail.
-    pub(super) fn take() -> bool {
-        FAIL_NEXT.with(|c| c.replace(false))
     }
 }
 
@@ -304,7 +282,7 @@ mod tests {
                 let due = wal.log.lock().unwrap().active.len > CHECKPOINT_BYTES;
                 if due {
                     wait_for_fold(&wal);
-                    super::fault::fail_next();
+                    super::super::fault::fail_next_fold();
                 }
                 wal.apply(vec![put(&format!("a/{i:04}"), &"x".repeat(100))])
                     .unwrap();

@@ -35,8 +35,11 @@
 //!   acknowledged.
 //!
 //! Here: the [`WalBackend`] and its overlay; `frame` encodes and checks one
-//! frame, `segment` the log's files, `fold` rotation and checkpoints.
+//! frame, `segment` the log's files, `fold` rotation and checkpoints;
+//! `fault` injects failures of an append or a fold, in tests.
 
+#[cfg(test)]
+mod fault;
 mod fold;
 mod frame;
 mod segment;

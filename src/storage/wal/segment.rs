@@ -115,8 +115,9 @@ impl Segment {
             return Ok(());
         }
         #[cfg(test)]
-        if let Some(e) = fault::take() {
-            return self.undo(bytes.len(), io("append (injected)", e));
+        if super::fault::append_fails() {
+            let injected = std::io::Error::other("injected fault");
+            return self.undo(bytes.len(), io("append (injected)", injected));
         }
         let result = self
             .file
@@ -152,32 +153,4 @@ impl Segment {
 /// for the flushes that come before the rotation.
 pub(super) fn capacity(checkpoint_bytes: u64) -> u64 {
     (checkpoint_bytes + 64 * 1024).next_multiple_of(4096)
-}
-
-/// Injected append failures, for tests of what a failed flush leaves.
-#[cfg(test)]
-pub(super) mod fault {
-    use std::cell::Cell;
-
-    thread_local! {
-        /// Appends on this thread still to fail (per thread, so tests
-        /// running side by side do not fail each other's).
-        static FAIL_NEXT: Cell<usize> = const { Cell::new(0) };
-    }
-
-    /// Makes the next `n` appends made on this thread fail.
-    pub fn fail_next(n: usize) {
-        FAIL_NEXT.with(|c| c.set(n));
-    }
-
-    /// An error if an append should fail now.
-    pub(super) fn take() -> Option<std::io::Error> {
-        FAIL_NEXT.with(|c| {
-            let n = c.get();
-            (n > 0).then(|| {
-                c.set(n - 1);
-                std::io::Error::other("injected fault")
-            })
-        })
-    }
 }

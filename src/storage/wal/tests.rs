@@ -104,7 +104,7 @@ fn a_failed_flush_leaves_no_trace_now_or_after_a_crash() {
         // Queued, not yet durable: not visible either.
         let refused = wal.enqueue(vec![put("t/refused", "x"), put("t/kept", "2")]);
         assert_eq!(value(&wal, "t/refused"), None);
-        super::segment::fault::fail_next(1);
+        super::fault::fail_appends(1);
         assert!(wal.flush().is_err());
         assert!(matches!(
             refused.blocking_recv().unwrap(),
