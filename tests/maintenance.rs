@@ -61,6 +61,26 @@ async fn call(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Writes `lines` (a header, then records) to the backup `dir/<name>`,
+/// imports it into the data directory `dir/data` and exports that again:
+/// the records of the new export.
+fn import_then_export<'a>(
+    dir: &Path,
+    name: &str,
+    lines: impl IntoIterator<Item = &'a Value>,
+) -> Vec<Value> {
+    let text: String = lines.into_iter().map(|l| format!("{l}\n")).collect();
+    let backup = dir.join(name);
+    std::fs::write(&backup, text).unwrap();
+    let data = dir.join("data");
+    let (ok, _, err) = ticketing(&data, &["import", backup.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let again = dir.join("again.jsonl");
+    let (ok, _, err) = ticketing(&data, &["export", again.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    records(&again)
+}
+
 /// The lines of an export after its header.
 fn records(file: &Path) -> Vec<Value> {
     std::fs::read_to_string(file)

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use ticketing::config::Settings;
 use ticketing::App;
 
-use crate::{call, records, ticketing};
+use crate::{call, import_then_export, ticketing};
 
 /// Everything a client can see of the data, for comparison.
 async fn view(base: &str, tokens: &[String]) -> Value {
@@ -227,19 +227,11 @@ fn an_export_of_version_2_imports_its_orders_as_orders_of_one_ticket_with_their_
     let payment = json!({"kind": "payment", "record": {"id": order_id + 1, "order_id": order_id, "charge_id": "ch_1", "amount": 100, "created_at": 1_700_000_000_500i64}});
     let header =
         json!({"format": "ticketing-export", "version": 2, "exported_at": "2026-01-01T00:00:00Z"});
-    let text: String = [&header, &seller, &ticket, &order, &payment]
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let backup = dir.path().join("v2.jsonl");
-    std::fs::write(&backup, text).unwrap();
-    let data = dir.path().join("data");
-    let (ok, _, err) = ticketing(&data, &["import", backup.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    let again = dir.path().join("again.jsonl");
-    let (ok, _, err) = ticketing(&data, &["export", again.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    let lines = records(&again);
+    let lines = import_then_export(
+        dir.path(),
+        "v2.jsonl",
+        [&header, &seller, &ticket, &order, &payment],
+    );
     let orders: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "order").collect();
     assert_eq!(
         orders,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use ticketing::config::Settings;
 use ticketing::App;
 
-use crate::{call, records, ticketing};
+use crate::{call, import_then_export, records, ticketing};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_and_events_survive_import_and_export_and_are_served() {
@@ -53,20 +53,10 @@ async fn seats_and_events_survive_import_and_export_and_are_served() {
     ];
     let header =
         json!({"format": "ticketing-export", "version": 3, "exported_at": "2026-01-01T00:00:00Z"});
-    let text: String = std::iter::once(&header)
-        .chain(&wanted)
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let backup = dir.path().join("seats.jsonl");
-    std::fs::write(&backup, text).unwrap();
+    let lines = std::iter::once(&header).chain(&wanted);
     let data = dir.path().join("data");
-    let (ok, _, err) = ticketing(&data, &["import", backup.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    let again = dir.path().join("again.jsonl");
-    let (ok, _, err) = ticketing(&data, &["export", again.to_str().unwrap()]);
-    assert!(ok, "{err}");
     assert_eq!(
-        records(&again),
+        import_then_export(dir.path(), "seats.jsonl", lines),
         wanted,
         "the export gives back what was imported"
     );

@@ -4,6 +4,23 @@
 
 use super::*;
 
+/// The seller's edit and delete of the ticket at `path`, over every
+/// [`MODES`] of authentication, are refused with 400.
+async fn refuse_edit_and_delete(app: &TestApp, path: &str, seller: &User) {
+    for mode in MODES {
+        app.put(
+            path,
+            mode.auth(seller),
+            json!({"title": "Edited", "price": 99}),
+        )
+        .await
+        .error(400, Some("Cannot edit a reserved ticket"), None);
+        app.delete(path, mode.auth(seller))
+            .await
+            .error(400, None, None);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_or_sold_tickets_cannot_be_edited_or_deleted() {
     let app = spawn_app().await;
@@ -12,35 +29,13 @@ async fn reserved_or_sold_tickets_cannot_be_edited_or_deleted() {
     let id = id_of(&t);
     let path = format!("/api/tickets/{id}");
     let order = app.reserve(&buyer, &id).await;
-    for mode in MODES {
-        app.put(
-            &path,
-            mode.auth(&seller),
-            json!({"title": "Edited", "price": 99}),
-        )
-        .await
-        .error(400, Some("Cannot edit a reserved ticket"), None);
-        app.delete(&path, mode.auth(&seller))
-            .await
-            .error(400, None, None);
-    }
+    refuse_edit_and_delete(&app, &path, &seller).await;
     let reserved = app.ticket(&id).await;
     assert_eq!(reserved["status"], json!("reserved"));
     assert_eq!(version_of(&reserved), 1);
 
     app.pay(&buyer, &id_of(&order)).await;
-    for mode in MODES {
-        app.put(
-            &path,
-            mode.auth(&seller),
-            json!({"title": "Edited", "price": 99}),
-        )
-        .await
-        .error(400, Some("Cannot edit a reserved ticket"), None);
-        app.delete(&path, mode.auth(&seller))
-            .await
-            .error(400, None, None);
-    }
+    refuse_edit_and_delete(&app, &path, &seller).await;
     let sold = app.ticket(&id).await;
     assert_eq!(sold["status"], json!("sold"));
     assert_eq!(sold["title"], json!("Concert"));
