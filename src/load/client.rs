@@ -142,7 +142,11 @@ impl Conn {
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        Ok((status, body))
+        // A copy, so that hyper's read buffer is free to be reused for the
+        // next answer: the body it hands out is a slice of that buffer, and
+        // while any such slice lives (a buyer keeping its answer) hyper must
+        // allocate a new 8 KiB buffer for each read, all of it fresh pages.
+        Ok((status, Bytes::copy_from_slice(&body)))
     }
 
     /// `GET path`.

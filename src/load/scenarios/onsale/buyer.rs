@@ -201,6 +201,8 @@ pub async fn buyer(sh: Arc<Shared>, i: usize, early: bool) -> Seen {
     let entry = serde_json::from_slice::<Entry>(&out.body).ok();
     let wave = &sh.stats.waves[usize::from(!early)];
     record(wave, &out, out.status == 200 && entry.is_some());
+    // Not kept through the wait: a hundred thousand buyers wait at once.
+    drop(out);
     let mut seen = Seen {
         place: Place {
             early: entry.as_ref().is_some_and(|e| e.position.is_none()),
@@ -300,7 +302,9 @@ async fn poll(
         let near = entry.ahead.is_some_and(|a| a <= sh.near as u64);
         if near {
             if let Ok(_socket) = sh.near_sockets.try_acquire() {
-                match watch(sh, token, seen).await {
+                // Boxed: a socket's state would otherwise be in every
+                // polling buyer's task, the tens of thousands far back too.
+                match Box::pin(watch(sh, token, seen)).await {
                     Watched::Ended(pass) => return pass,
                     Watched::Unopened => {}
                 }
