@@ -14,6 +14,10 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpSocket, TcpStream};
 
+/// The largest body copied out of hyper's read buffer (see `send_inner`):
+/// half of that buffer's 8 KiB.
+const SMALL_BODY: usize = 4096;
+
 /// How long one request may take before it counts as an error (status 0).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -142,11 +146,15 @@ impl Conn {
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        // A copy, so that hyper's read buffer is free to be reused for the
-        // next answer: the body it hands out is a slice of that buffer, and
-        // while any such slice lives (a buyer keeping its answer) hyper must
-        // allocate a new 8 KiB buffer for each read, all of it fresh pages.
-        Ok((status, Bytes::copy_from_slice(&body)))
+        // A small body is copied, so that hyper's read buffer is free to be
+        // reused for the next answer: the body it hands out is a slice of
+        // that buffer, and while any such slice lives (a buyer keeping its
+        // answer) hyper must allocate a new 8 KiB buffer for each read, all
+        // of it fresh pages. A large one (a seat map) has its own buffer.
+        if body.len() <= SMALL_BODY {
+            return Ok((status, Bytes::copy_from_slice(&body)));
+        }
+        Ok((status, body))
     }
 
     /// `GET path`.
