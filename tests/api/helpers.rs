@@ -368,9 +368,9 @@ fn sha256_and_hmac_match_known_vectors() {
 
 /// One test at a time among those that keep both cores busy for seconds
 /// (thousands of writes, megabytes of live snapshots) and those that
-/// measure time (signin timings, where the password hashes run at idle
-/// priority and starve under such load): each holds this for its whole run,
-/// so none of them measures or waits on another's load.
+/// measure time: each holds this for its whole run, so none of them
+/// measures or waits on another's load. (Signin timings, where the hashes
+/// run at nice 19 and starve under any load, have `tests/timing.rs`.)
 pub async fn heavy_or_timed() -> tokio::sync::MutexGuard<'static, ()> {
     static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     ONE.lock().await

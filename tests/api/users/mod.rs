@@ -27,8 +27,3 @@ fn session_cookie(r: &Resp) -> Option<(String, Vec<String>)> {
 fn has_attr(attrs: &[String], name: &str) -> bool {
     attrs.iter().any(|a| a.eq_ignore_ascii_case(name))
 }
-
-/// The shortest of `times`.
-fn min(times: &[std::time::Duration]) -> std::time::Duration {
-    times.iter().copied().min().expect("at least one sample")
-}
