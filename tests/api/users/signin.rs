@@ -1,6 +1,6 @@
 //! `POST /api/users/signin`: the 200 with a working cookie and token, every
-//! failure the same `Invalid credentials` (in time too), and invalid input
-//! a 400.
+//! failure the same `Invalid credentials`, and invalid input a 400. (That
+//! failures cost the same time too is tested in `tests/timing.rs`.)
 
 use super::*;
 
