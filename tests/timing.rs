@@ -53,8 +53,8 @@ async fn assert_alike(api: &Api, a: (&str, &str), b: (&str, &str), what: &str) {
         }
         rounds.push(took);
     }
-    let a_faster = rounds.iter().filter(|[a, b]| *a * 2 < *b).count();
-    let b_faster = rounds.iter().filter(|[a, b]| *b * 2 < *a).count();
+    let a_faster = rounds.iter().filter(|[ta, tb]| *ta * 2 < *tb).count();
+    let b_faster = rounds.iter().filter(|[ta, tb]| *tb * 2 < *ta).count();
     assert!(
         a_faster <= 4 && b_faster <= 4,
         "{what}: one more than twice as fast as the other in most rounds: {rounds:?}"
