@@ -12,6 +12,7 @@
 //!   reserve, live, signup, restart.
 //! - [`baseline`]: the smallest warp route, served in-process.
 //! - [`stats`]: the latency histograms and error counts workers record.
+//! - [`steal`]: the CPU time the host took from this machine during a run.
 //! - [`report`]: the summary table, the JSON line and the chart file, drawn
 //!   by [`plot`].
 //!
@@ -26,12 +27,15 @@ pub mod report;
 pub mod scenarios;
 pub mod seed;
 pub mod stats;
+pub mod steal;
 pub mod target;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use crate::config::Settings;
 use args::default_signups;
@@ -40,6 +44,10 @@ use report::finish;
 pub use report::Report;
 use target::{embedded, remote};
 pub use target::{loopback_addr, Target};
+
+/// The share of the CPUs' time the host may steal during a run before the
+/// run is flagged as measuring the host.
+const NOISY_HOST: f64 = 0.05;
 
 /// The request budget shared by a phase's workers: a deadline and a count.
 pub struct Budget {
@@ -102,7 +110,9 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         (None, true) => embedded(&args, &settings).await?,
         _ => return Err("give --target URL (loopback) or --embedded".into()),
     };
-    let report = match args.scenario {
+    let steal = steal::Steal::start();
+    let started = Instant::now();
+    let mut report = match args.scenario {
         Scenario::FlashSale => scenarios::flash_sale(&args, &target).await?,
         Scenario::Browse => scenarios::browse(&args, &target).await?,
         Scenario::Reserve => scenarios::reserve(&args, &target).await?,
@@ -112,6 +122,25 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         Scenario::Onsale => scenarios::onsale(&args, &target).await?,
         Scenario::Restart => unreachable!("handled above"),
     };
+    if let Some(steal) = &steal {
+        let ended = Instant::now();
+        let ms = steal.stolen(started, ended).as_secs_f64() * 1000.0;
+        let share = steal.share(started, ended);
+        report
+            .extra
+            .insert("host_steal_ms".into(), json!(ms.round()));
+        report.extra.insert(
+            "host_steal_pct".into(),
+            json!((share * 1000.0).round() / 10.0),
+        );
+        if share > NOISY_HOST {
+            eprintln!(
+                "ticketing load: the host took {:.1}% of this machine's CPU time during the run; \
+                 its figures say more about the host than the server",
+                share * 100.0
+            );
+        }
+    }
     let baseline = if args.baseline {
         let server = baseline::Baseline::start()?;
         let secs = report

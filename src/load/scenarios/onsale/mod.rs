@@ -12,7 +12,8 @@
 //! admitted twice; and the join rate (each wave's too), the p99s of join
 //! and admission-to-hold, the pushes' delay and the sell-out time against
 //! what `--active-buyers` and the think time allow, with where a slow sale
-//! lost its time (seats sold each second, admissions found by polling).
+//! lost its time (seats sold each second, admissions found by polling),
+//! and the host's steal time during each wave.
 
 mod buyer;
 mod fairness;
@@ -32,6 +33,7 @@ use super::event::layout::{create_event, event_body};
 use crate::domain::Timestamp;
 use crate::load::client::Conn;
 use crate::load::stats::Recorder;
+use crate::load::steal::Steal;
 use crate::load::{LoadArgs, Report, Target};
 use buyer::{Seen, Shared, Stats};
 use pool::Pool;
@@ -70,6 +72,8 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         }
     };
     let on_sale_local = Instant::now() + Timestamp::now().until(on_sale);
+    // The host's share of the CPUs during each wave of joins.
+    let steal = Steal::start();
     let children_ranges = procs::ranges(args, first, m);
     let own = m - children_ranges.iter().map(|r| r.len()).sum::<usize>();
     let children = procs::spawn(args, &event, &children_ranges)?;
@@ -167,6 +171,10 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
             json!(round(rec.requests as f64 / span)),
         );
         extra.insert(format!("join_p99_ms_{name}"), json!(round(rec.ms(0.99))));
+        if let (Some(steal), Some((from, to))) = (&steal, wave_bounds(&seen, wave)) {
+            let pct = steal.share(from, to) * 100.0;
+            extra.insert(format!("host_steal_pct_{name}"), json!(round(pct)));
+        }
     }
     let sum = |key: &str| {
         children
@@ -354,19 +362,21 @@ fn join_span(seen: &[Seen]) -> Duration {
     wave_span(seen, true) + wave_span(seen, false)
 }
 
-/// From the first join sent to the last answered of the early (or late)
-/// wave.
+/// The time the early (or late) wave's joins took.
 fn wave_span(seen: &[Seen], early: bool) -> Duration {
+    wave_bounds(seen, early).map_or(Duration::ZERO, |(a, b)| b.saturating_duration_since(a))
+}
+
+/// When the first join of the early (or late) wave was sent and the last
+/// answered.
+fn wave_bounds(seen: &[Seen], early: bool) -> Option<(Instant, Instant)> {
     let mut it = seen
         .iter()
         .enumerate()
         .filter(|(i, _)| i.is_multiple_of(3) == early);
-    let first = it.clone().map(|(_, s)| s.place.join_sent).min();
-    let last = it.by_ref().map(|(_, s)| s.place.join_done).max();
-    match (first, last) {
-        (Some(a), Some(b)) => b.saturating_duration_since(a),
-        _ => Duration::ZERO,
-    }
+    let first = it.clone().map(|(_, s)| s.place.join_sent).min()?;
+    let last = it.by_ref().map(|(_, s)| s.place.join_done).max()?;
+    Some((first, last))
 }
 
 fn round(x: f64) -> f64 {
