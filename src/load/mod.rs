@@ -98,11 +98,14 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
     if !(args.duration > 0.0 && args.duration <= 3600.0) {
         return Err("--duration must be between 0 and 3600 seconds".into());
     }
+    let steal = steal::Steal::start();
+    let started = Instant::now();
     if args.scenario == Scenario::Restart {
         if !args.embedded {
             return Err("restart seeds and starts its own server: use --embedded".into());
         }
-        let report = scenarios::restart(&args, &settings).await?;
+        let mut report = scenarios::restart(&args, &settings).await?;
+        note_steal(&mut report, steal.as_ref(), started);
         return finish(&args, report, None);
     }
     let mut target = match (&args.target, args.embedded) {
@@ -110,7 +113,6 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         (None, true) => embedded(&args, &settings).await?,
         _ => return Err("give --target URL (loopback) or --embedded".into()),
     };
-    let steal = steal::Steal::start();
     let started = Instant::now();
     let mut report = match args.scenario {
         Scenario::FlashSale => scenarios::flash_sale(&args, &target).await?,
@@ -122,25 +124,7 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         Scenario::Onsale => scenarios::onsale(&args, &target).await?,
         Scenario::Restart => unreachable!("handled above"),
     };
-    if let Some(steal) = &steal {
-        let ended = Instant::now();
-        let ms = steal.stolen(started, ended).as_secs_f64() * 1000.0;
-        let share = steal.share(started, ended);
-        report
-            .extra
-            .insert("host_steal_ms".into(), json!(ms.round()));
-        report.extra.insert(
-            "host_steal_pct".into(),
-            json!((share * 1000.0).round() / 10.0),
-        );
-        if share > NOISY_HOST {
-            eprintln!(
-                "ticketing load: the host took {:.1}% of this machine's CPU time during the run; \
-                 its figures say more about the host than the server",
-                share * 100.0
-            );
-        }
-    }
+    note_steal(&mut report, steal.as_ref(), started);
     let baseline = if args.baseline {
         let server = baseline::Baseline::start()?;
         let secs = report
@@ -161,6 +145,29 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
     }
     drop(target.dir.take());
     finish(&args, report, baseline)
+}
+
+/// Adds to `report` the CPU time the host stole from `started` until now,
+/// and warns when it was over [`NOISY_HOST`] of the CPUs' time.
+fn note_steal(report: &mut Report, steal: Option<&steal::Steal>, started: Instant) {
+    let Some(steal) = steal else { return };
+    let ended = Instant::now();
+    let ms = steal.stolen(started, ended).as_secs_f64() * 1000.0;
+    let share = steal.share(started, ended);
+    report
+        .extra
+        .insert("host_steal_ms".into(), json!(ms.round()));
+    report.extra.insert(
+        "host_steal_pct".into(),
+        json!((share * 1000.0).round() / 10.0),
+    );
+    if share > NOISY_HOST {
+        eprintln!(
+            "ticketing load: the host took {:.1}% of this machine's CPU time during the run; \
+             its figures say more about the host than the server",
+            share * 100.0
+        );
+    }
 }
 
 /// Cores this process may use.

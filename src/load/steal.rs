@@ -8,7 +8,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often `/proc/stat` is read: the kernel counts in ticks of 10 ms, and
@@ -16,12 +15,13 @@ use std::time::{Duration, Instant};
 const EVERY: Duration = Duration::from_millis(50);
 
 /// Readings of the stolen time (all CPUs together, in ms) since
-/// [`Steal::start`], taken on a thread of their own.
+/// [`Steal::start`], taken on a thread of their own until this is dropped
+/// (the thread then ends at its next reading: a drop does not wait for it,
+/// so it never blocks the async thread it happens on).
 pub struct Steal {
     readings: Arc<Mutex<Vec<(Instant, f64)>>>,
     stop: Arc<AtomicBool>,
     cpus: usize,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Steal {
@@ -36,7 +36,7 @@ impl Steal {
         let readings = Arc::new(Mutex::new(vec![(Instant::now(), first)]));
         let stop = Arc::new(AtomicBool::new(false));
         let (r, s) = (readings.clone(), stop.clone());
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("steal".into())
             .spawn(move || {
                 while !s.load(Ordering::Relaxed) {
@@ -51,7 +51,6 @@ impl Steal {
             readings,
             stop,
             cpus,
-            thread: Some(thread),
         })
     }
 
@@ -74,9 +73,6 @@ impl Steal {
 impl Drop for Steal {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
