@@ -87,8 +87,9 @@ struct Verified {
 impl Default for Verified {
     /// Sized for a full generation from the start: a map that grows
     /// rehashes everything it holds at each doubling, under the lock every
-    /// request waits on (up to 16 ms at 32,768 entries, in the first rush
-    /// of an on-sale). The entries' memory is only touched as they come.
+    /// request waits on (the longest hold up to 16 ms in a replay of an
+    /// on-sale's first 196,618 tokens). The entries' memory is only
+    /// touched as they come.
     fn default() -> Self {
         Verified {
             current: HashMap::with_capacity(VERIFIED_GENERATION),
