@@ -98,14 +98,14 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
     if !(args.duration > 0.0 && args.duration <= 3600.0) {
         return Err("--duration must be between 0 and 3600 seconds".into());
     }
-    let steal = steal::Steal::start();
+    let steal = steal::shared();
     let started = Instant::now();
     if args.scenario == Scenario::Restart {
         if !args.embedded {
             return Err("restart seeds and starts its own server: use --embedded".into());
         }
         let mut report = scenarios::restart(&args, &settings).await?;
-        note_steal(&mut report, steal.as_ref(), started);
+        note_steal(&mut report, steal, started);
         return finish(&args, report, None);
     }
     let mut target = match (&args.target, args.embedded) {
@@ -124,7 +124,7 @@ async fn run(args: LoadArgs, settings: Settings) -> Result<ExitCode, String> {
         Scenario::Onsale => scenarios::onsale(&args, &target).await?,
         Scenario::Restart => unreachable!("handled above"),
     };
-    note_steal(&mut report, steal.as_ref(), started);
+    note_steal(&mut report, steal, started);
     let baseline = if args.baseline {
         let server = baseline::Baseline::start()?;
         let secs = report

@@ -6,27 +6,32 @@
 //! onsale scenario, during each wave of joins), so those runs can be told
 //! apart from the rest.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How often `/proc/stat` is read: the kernel counts in ticks of 10 ms, and
 /// a wave of joins lasts one to a few seconds.
 const EVERY: Duration = Duration::from_millis(50);
 
-/// Readings of the stolen time (all CPUs together, in ms) since
-/// [`Steal::start`], taken on a thread of their own until this is dropped
-/// (the thread then ends at its next reading: a drop does not wait for it,
-/// so it never blocks the async thread it happens on).
+/// Readings of the stolen time (all CPUs together, in ms) since the first
+/// call of [`shared`], taken on a thread of their own for the rest of the
+/// process.
 pub struct Steal {
     readings: Arc<Mutex<Vec<(Instant, f64)>>>,
-    stop: Arc<AtomicBool>,
     cpus: usize,
+}
+
+/// This process's one reader of the steal time (the run and the scenario
+/// it runs read the same), started at the first call; `None` where
+/// `/proc/stat` has no steal field.
+pub fn shared() -> Option<&'static Steal> {
+    static SHARED: OnceLock<Option<Steal>> = OnceLock::new();
+    SHARED.get_or_init(Steal::start).as_ref()
 }
 
 impl Steal {
     /// Starts reading, or `None` where `/proc/stat` has no steal field.
-    pub fn start() -> Option<Steal> {
+    fn start() -> Option<Steal> {
         let ms_per_tick = 1000.0 / clock_ticks_per_sec()?;
         let read = move || {
             let (ticks, cpus) = parse(&std::fs::read_to_string("/proc/stat").ok()?)?;
@@ -34,24 +39,17 @@ impl Steal {
         };
         let (first, cpus) = read()?;
         let readings = Arc::new(Mutex::new(vec![(Instant::now(), first)]));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (readings.clone(), stop.clone());
+        let r = readings.clone();
         std::thread::Builder::new()
             .name("steal".into())
-            .spawn(move || {
-                while !s.load(Ordering::Relaxed) {
-                    std::thread::sleep(EVERY);
-                    if let Some((ms, _)) = read() {
-                        r.lock().expect("steal lock").push((Instant::now(), ms));
-                    }
+            .spawn(move || loop {
+                std::thread::sleep(EVERY);
+                if let Some((ms, _)) = read() {
+                    r.lock().expect("steal lock").push((Instant::now(), ms));
                 }
             })
             .ok()?;
-        Some(Steal {
-            readings,
-            stop,
-            cpus,
-        })
+        Some(Steal { readings, cpus })
     }
 
     /// Time stolen from all CPUs together between `from` and `to`
@@ -67,12 +65,6 @@ impl Steal {
     pub fn share(&self, from: Instant, to: Instant) -> f64 {
         let span = to.saturating_duration_since(from).as_secs_f64() * self.cpus as f64;
         self.stolen(from, to).as_secs_f64() / span.max(1e-9)
-    }
-}
-
-impl Drop for Steal {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -139,7 +131,7 @@ mod tests {
 
     #[test]
     fn reads_this_machine() {
-        let steal = Steal::start().expect("Linux's /proc/stat has a steal field");
+        let steal = shared().expect("Linux's /proc/stat has a steal field");
         let from = Instant::now();
         std::thread::sleep(Duration::from_millis(120));
         let to = Instant::now();

@@ -33,7 +33,7 @@ use super::event::layout::{create_event, event_body};
 use crate::domain::Timestamp;
 use crate::load::client::Conn;
 use crate::load::stats::Recorder;
-use crate::load::steal::Steal;
+use crate::load::steal;
 use crate::load::{LoadArgs, Report, Target};
 use buyer::{Seen, Shared, Stats};
 use pool::Pool;
@@ -72,8 +72,6 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
         }
     };
     let on_sale_local = Instant::now() + Timestamp::now().until(on_sale);
-    // The host's share of the CPUs during each wave of joins.
-    let steal = Steal::start();
     let children_ranges = procs::ranges(args, first, m);
     let own = m - children_ranges.iter().map(|r| r.len()).sum::<usize>();
     let children = procs::spawn(args, &event, &children_ranges)?;
@@ -171,7 +169,8 @@ pub async fn onsale(args: &LoadArgs, target: &Target) -> Result<Report, String> 
             json!(round(rec.requests as f64 / span)),
         );
         extra.insert(format!("join_p99_ms_{name}"), json!(round(rec.ms(0.99))));
-        if let (Some(steal), Some((from, to))) = (&steal, wave_bounds(&seen, wave)) {
+        // The host's share of the CPUs during the wave.
+        if let (Some(steal), Some((from, to))) = (steal::shared(), wave_bounds(&seen, wave)) {
             let pct = steal.share(from, to) * 100.0;
             extra.insert(format!("host_steal_pct_{name}"), json!(round(pct)));
         }
